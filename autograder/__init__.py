@@ -1,0 +1,1 @@
+"""autograder: build, check and grade the course notebooks with nbgrader."""

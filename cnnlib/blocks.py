@@ -1,0 +1,1 @@
+"""Building blocks of the classic CNNs (VGG, NiN, Inception, residual, ConvNeXt)."""

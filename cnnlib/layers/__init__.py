@@ -1,0 +1,1 @@
+"""Keras 3 layers whose gradients are written by hand (tf.custom_gradient)."""

@@ -1,0 +1,1 @@
+"""Models from LeNet-5 to ConvNeXt, with their published sizes."""
