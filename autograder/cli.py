@@ -1,0 +1,87 @@
+"""``autograder`` command line: build, check, grade, demo.
+
+Each subcommand is one function returning an exit code; ``main`` turns known errors
+(AutograderError) into a one-line message and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.errors import AutograderError
+from autograder.nbconfig import CELL_TIMEOUT
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (seconds). Received: {value!r}")
+    return number
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", help="repository root (default: this checkout or $AUTOGRADER_ROOT)")
+    parser.add_argument("--course-dir", help="nbgrader course root (default: <root>/course)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", help="regenerate notebooks/ and the sample submissions from solutions/")
+    p.add_argument("assignment", nargs="?", help="e.g. 01-convolucao (default: all)")
+    p = sub.add_parser("check", help="solution full marks, untouched 0, every mutant loses its cells")
+    p.add_argument("assignment", nargs="?", help="default: all")
+    p = sub.add_parser("grade", help="autograde SUBMISSIONS_DIR/<student>/<notebook>.ipynb")
+    p.add_argument("assignment")
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
+    sub.add_parser("demo", help="build everything and grade the bundled samples into the course root")
+    for name in ("check", "grade", "demo"):
+        sp = sub.choices[name]
+        sp.add_argument("--cell-timeout", type=_positive, default=CELL_TIMEOUT,
+                        help=f"seconds per cell before interrupting (default {CELL_TIMEOUT})")
+        sp.add_argument("--timeout", type=_positive, default=600,
+                        help="wall seconds per submission before killing it (default 600)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from autograder._nbgrader_main import block_slow_optional_imports
+
+    block_slow_optional_imports()
+    from autograder.paths import Paths
+
+    paths = Paths.from_root(args.root, course=args.course_dir)
+    if args.command == "build":
+        from autograder.build import build
+
+        return build(args.assignment, paths)
+    if args.command == "check":
+        from autograder.check import check
+
+        return check(args.assignment, paths, cell_timeout=args.cell_timeout, wall_timeout=args.timeout)
+    if args.command == "grade":
+        from autograder.grade import grade
+
+        return grade(args.assignment, args.submissions, paths, cell_timeout=args.cell_timeout,
+                     wall_timeout=args.timeout)
+    from autograder.demo import demo
+
+    return demo(paths, cell_timeout=args.cell_timeout, wall_timeout=args.timeout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return run(args)
+    except AutograderError as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("autograder: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Known wrong answers (``mutants.toml``): load, validate against the source notebook."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+
+from autograder.errors import AutograderError
+
+REQUIRED = {"name": str, "cell": str, "misconception": str, "hint": str, "code": str, "fails": list}
+OPTIONAL = {"sample": bool}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutant:
+    """One known wrong answer: ``code`` replaces solution cell ``cell``; exactly the grade
+    cells in ``fails`` must then score below their maximum."""
+
+    name: str
+    cell: str
+    misconception: str
+    hint: str
+    code: str
+    fails: tuple[str, ...]
+    sample: bool = False
+
+
+def load_mutants(path: Path, solution_ids: set[str] | None = None,
+                 grade_ids: set[str] | None = None) -> list[Mutant]:
+    """Read and validate ``mutants.toml``; a missing file means no mutants.
+
+    Args:
+        path: the toml file.
+        solution_ids, grade_ids: when given, ``cell`` must be a solution cell id and every
+            ``fails`` entry a grade cell id.
+
+    Raises:
+        AutograderError: bad TOML, missing/mistyped fields, duplicate names, unknown ids.
+    """
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AutograderError(f"{path}: invalid TOML: {exc}") from exc
+    unknown_top = set(data) - {"mutant"}
+    if unknown_top:
+        raise AutograderError(f"{path}: only [[mutant]] tables are allowed. Received keys: {sorted(unknown_top)}")
+    entries = data.get("mutant", [])
+    if not isinstance(entries, list):
+        raise AutograderError(f"{path}: 'mutant' must be an array of tables ([[mutant]]).")
+    out, names = [], set()
+    for i, entry in enumerate(entries):
+        where = f"{path.name} mutant #{i + 1} ({entry.get('name', '?')!r})"
+        for key, typ in REQUIRED.items():
+            if key not in entry:
+                raise AutograderError(f"{where}: missing required field {key!r}")
+            if not isinstance(entry[key], typ) or (typ is str and not entry[key].strip()):
+                raise AutograderError(
+                    f"{where}: field {key!r} must be a non-empty {typ.__name__}. Received: {entry[key]!r}"
+                )
+        for key, typ in OPTIONAL.items():
+            if key in entry and not isinstance(entry[key], typ):
+                raise AutograderError(f"{where}: field {key!r} must be {typ.__name__}. Received: {entry[key]!r}")
+        extra = set(entry) - set(REQUIRED) - set(OPTIONAL)
+        if extra:
+            raise AutograderError(f"{where}: unknown fields {sorted(extra)}")
+        if not _SLUG.match(entry["name"]):
+            raise AutograderError(f"{where}: name must be a lowercase slug (a-z, 0-9, -). Received: {entry['name']!r}")
+        if entry["name"] in names:
+            raise AutograderError(f"{path.name}: mutant names must be unique. Received duplicate: {entry['name']!r}")
+        names.add(entry["name"])
+        fails = entry["fails"]
+        if not fails or not all(isinstance(f, str) for f in fails) or len(set(fails)) != len(fails):
+            raise AutograderError(
+                f"{where}: 'fails' must be a non-empty list of distinct grade cell ids. Received: {fails!r}"
+            )
+        if solution_ids is not None and entry["cell"] not in solution_ids:
+            raise AutograderError(
+                f"{where}: 'cell' must be the grade_id of a solution cell {sorted(solution_ids)}. "
+                f"Received: {entry['cell']!r}"
+            )
+        if grade_ids is not None:
+            unknown = [f for f in fails if f not in grade_ids]
+            if unknown:
+                raise AutograderError(
+                    f"{where}: 'fails' names unknown grade cells {unknown}; known: {sorted(grade_ids)}"
+                )
+        out.append(Mutant(name=entry["name"], cell=entry["cell"], misconception=entry["misconception"].strip(),
+                          hint=entry["hint"].strip(), code=entry["code"].strip("\n"),
+                          fails=tuple(fails), sample=entry.get("sample", False)))
+    return out
+
+
+def sample_mutants(mutants: list[Mutant], count: int = 2) -> list[Mutant]:
+    """The mutants the ``buggy`` sample carries: those flagged ``sample = true``, else the
+    first ``count`` touching distinct cells."""
+    flagged = [m for m in mutants if m.sample]
+    if flagged:
+        return flagged
+    chosen, cells = [], set()
+    for m in mutants:
+        if m.cell not in cells:
+            chosen.append(m)
+            cells.add(m.cell)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def match_mistakes(failed: set[str], mutants: list[Mutant]) -> list[Mutant]:
+    """Known mistakes that explain exactly the grade cells a submission failed.
+
+    First the mutants whose ``fails`` equal ``failed``; if none, the first combination of
+    mutants on distinct cells (one per cell) whose ``fails`` are disjoint and together
+    equal ``failed`` (a student can make two known mistakes at once). Empty: no match.
+    """
+    failed = set(failed)
+    if not failed:
+        return []
+    exact = [m for m in mutants if set(m.fails) == failed]
+    if exact:
+        return exact
+    candidates = [m for m in mutants if set(m.fails) <= failed]
+
+    def cover(remaining: set[str], start: int, used_cells: set[str]) -> list[Mutant] | None:
+        if not remaining:
+            return []
+        for i in range(start, len(candidates)):
+            m = candidates[i]
+            if m.cell in used_cells or not set(m.fails) <= remaining:
+                continue
+            rest = cover(remaining - set(m.fails), i + 1, used_cells | {m.cell})
+            if rest is not None:
+                return [m] + rest
+        return None
+
+    return cover(failed, 0, set()) or []

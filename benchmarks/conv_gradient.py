@@ -1,0 +1,115 @@
+"""Forward + backward time of cnnlib.layers.Conv2D / DepthwiseConv2D vs keras.layers, side by side.
+
+Each shape of a fixed suite is timed for both implementations in the same run, interleaved
+round by round (so a busy machine slows both alike); the table prints the median times,
+the ratio cnnlib / keras and the geometric mean of the ratios.
+
+    .venv/bin/python benchmarks/conv_gradient.py            # full suite
+    .venv/bin/python benchmarks/conv_gradient.py --quick    # 1/4 batch, fewer rounds
+    .venv/bin/python benchmarks/conv_gradient.py --shapes vgg alexnet --rounds 9
+
+One step = forward, then the gradients of ``sum(y * g)`` with respect to the input, the
+kernel and the bias, inside one ``tf.function``.
+"""
+
+import argparse
+import math
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+
+from cnnlib import layers as L  # noqa: E402
+from cnnlib.layers import _ops  # noqa: E402
+
+# name: (batch, height, width, channels, kernel, filters, stride, padding, depthwise)
+SUITE = {
+    "lenet_conv1": (256, 32, 32, 1, 5, 6, 1, "valid", False),
+    "alexnet_conv1": (16, 227, 227, 3, 11, 96, 4, "valid", False),
+    "vgg_3x3": (32, 56, 56, 64, 3, 64, 1, "same", False),
+    "resnet_3x3_s2": (32, 56, 56, 64, 3, 128, 2, "same", False),
+    "bottleneck_1x1": (32, 28, 28, 256, 1, 64, 1, "valid", False),
+    "convnext_dw7x7": (32, 28, 28, 192, 7, None, 1, "same", True),
+}
+
+
+def make_step(layer, x, g):
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * g)
+        return tape.gradient(loss, [x] + layer.trainable_weights)
+    return step
+
+
+def run_once(step):
+    start = time.perf_counter()
+    out = step()
+    _ = [t.numpy() for t in out[:1]]                  # wait for the result
+    return time.perf_counter() - start
+
+
+def bench_shape(name, spec, batch_divisor, rounds, warmup):
+    n, h, w, c, k, filters, stride, padding, depthwise = spec
+    n = max(1, n // batch_divisor)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(n, h, w, c)), tf.float32)
+    if depthwise:
+        ours = L.DepthwiseConv2D(k, strides=stride, padding=padding)
+        theirs = keras.layers.DepthwiseConv2D(k, strides=stride, padding=padding)
+    else:
+        ours = L.Conv2D(filters, k, strides=stride, padding=padding)
+        theirs = keras.layers.Conv2D(filters, k, strides=stride, padding=padding)
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    ours.set_weights(theirs.get_weights())
+    g = tf.constant(rng.normal(size=theirs.compute_output_shape(x.shape)), tf.float32)
+    steps = {"keras": make_step(theirs, x, g), "cnnlib": make_step(ours, x, g)}
+    for step in steps.values():
+        for _ in range(warmup):
+            run_once(step)
+    times = {key: [] for key in steps}
+    for _ in range(rounds):
+        for key, step in steps.items():
+            times[key].append(run_once(step))
+    method = "-" if depthwise else _ops._choose_filter_grad_method(
+        (n, h, w, c), (n, None, None, filters), (k, k))
+    return {key: statistics.median(v) for key, v in times.items()}, (n, h, w, c), method
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="batch / 4, 3 rounds")
+    parser.add_argument("--shapes", nargs="+", choices=sorted(SUITE), default=list(SUITE))
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (default 7, quick 3)")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (3 if args.quick else 7)
+    divisor = 4 if args.quick else 1
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, devices: "
+          f"{[d.device_type for d in tf.config.list_physical_devices()]}, "
+          f"{rounds} rounds, median, batch / {divisor}")
+    header = f"{'shape':<16} {'input (NHWC)':<20} {'dL/dF via':<17} {'keras ms':>9} {'cnnlib ms':>10} {'ratio':>7}"
+    print(header)
+    print("-" * len(header))
+    ratios = []
+    for name in args.shapes:
+        times, shape, method = bench_shape(name, SUITE[name], divisor, rounds, warmup=2)
+        ratio = times["cnnlib"] / times["keras"]
+        ratios.append(ratio)
+        print(f"{name:<16} {'x'.join(map(str, shape)):<20} {method:<17} {times['keras'] * 1e3:9.1f} "
+              f"{times['cnnlib'] * 1e3:10.1f} {ratio:6.2f}x", flush=True)
+    geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+    print("-" * len(header))
+    print(f"geometric mean ratio: {geomean:.2f}x   max: {max(ratios):.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

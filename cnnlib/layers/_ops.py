@@ -1,0 +1,492 @@
+"""Convolution and pooling ops whose gradients are written by hand (``tf.custom_gradient``).
+
+The backward passes are the lecture's formulas, built only from TensorFlow *forward* ops
+(``conv2d``, ``depthwise_conv2d``, ``matmul``, ``pad``, ``reverse``, ``reshape``,
+``depth_to_space`` / ``space_to_depth``): no ``Conv2DBackprop*``, no ``conv2d_transpose``,
+no autodiff of the forward.
+
+- ``dL/dX = FullConv(rot180(F), dL/dO)``: ``dL/dO`` is zero-padded by ``K_eff - 1`` and
+  cross-correlated with the rotated kernel (in/out channels swapped). With stride ``S``
+  the lecture inserts ``S - 1`` zeros between the ``dL/dO`` pixels; we compute the same
+  result without the zeros by *polyphase decomposition*: the output pixels ``p = S*m + r``
+  of each phase ``r`` only see the kernel taps ``F[r::S]``, so one stride-1 convolution
+  with the ``S*S`` sub-kernels stacked as output channels, followed by ``depth_to_space``
+  (the interleaving), gives the whole gradient at 1/S^2 of the cost.
+- ``dL/dF = Conv(X, dL/dO)``: a correlation of the padded input with ``dL/dO`` as kernel.
+  Per shape we choose between *im2col* (one matmul per kernel tap) and *batch-as-channel*
+  (one convolution where the batch axis plays the channel axis). With stride ``S`` the
+  input is split into its ``S*S`` phases (``space_to_depth``), which again turns the
+  strided correlation into stride-1 ones.
+
+All functions take NHWC tensors, kernels ``(KH, KW, C_in, C_out)`` (depthwise
+``(KH, KW, C, M)``), and *explicit* paddings ``((top, bottom), (left, right))``; the layers
+resolve ``"valid"`` / ``"same"`` with :func:`cnnlib.reference.resolve_padding`.
+"""
+
+import tensorflow as tf
+
+__all__ = ["conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d", "global_average_pool2d"]
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def _pad_nhwc(x, pads, value=0):
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    return tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], constant_values=value)
+
+
+def _explicit(pads):
+    """``((top, bottom), (left, right))`` as ``tf.nn.conv2d``'s explicit padding (no copy)."""
+    (top, bottom), (left, right) = pads
+    return [[0, 0], [top, bottom], [left, right], [0, 0]]
+
+
+def _fit_rows_cols(x, height, width):
+    """Crop or zero-pad the spatial axes of ``x`` (at the end) to ``(height, width)``."""
+    h, w = x.shape[1], x.shape[2]
+    x = x[:, :min(h, height), :min(w, width), :]
+    if h < height or w < width:
+        x = tf.pad(x, [[0, 0], [0, max(height - h, 0)], [0, max(width - w, 0)], [0, 0]])
+    return x
+
+
+def _phase_kernel(kernel, strides):
+    """Split ``kernel`` (KH, KW, A, B) into its stride phases, rotated 180°.
+
+    Returns ``(KA, KB, A, SH, SW, B)`` where ``out[a', b', :, r, q, :] =
+    kernel[SH*(KA-1-a') + r, SW*(KB-1-b') + q]`` (zero where the index passes the kernel).
+    """
+    sh, sw = strides
+    kh, kw, a, b = kernel.shape
+    ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
+    kernel = tf.pad(kernel, [[0, ka * sh - kh], [0, kb * sw - kw], [0, 0], [0, 0]])
+    kernel = tf.reshape(kernel, [ka, sh, kb, sw, a, b])
+    kernel = tf.reverse(kernel, axis=[0, 2])                      # rot180 of each phase
+    return tf.transpose(kernel, [0, 2, 4, 1, 3, 5])               # (KA, KB, A, SH, SW, B)
+
+
+def _window(x, top, height, left, width):
+    """``x[:, top:top+height, left:left+width]``, zero-filled where it passes ``x``'s end."""
+    h, w = x.shape[1], x.shape[2]
+    x = x[:, top:min(h, top + height), left:min(w, left + width), :]
+    missing_h, missing_w = top + height - max(h, top), left + width - max(w, left)
+    if missing_h > 0 or missing_w > 0:
+        x = tf.pad(x, [[0, 0], [0, max(missing_h, 0)], [0, max(missing_w, 0)], [0, 0]])
+    return x
+
+
+def _input_grad_conv(dout, kernel, strides, dilation, pads, input_hw):
+    """dL/dX = FullConv(rot180(F), dL/dO), stride by polyphase; returns (N, H, W, C_in).
+
+    ``FullConv`` pads ``dL/dO`` by ``K_eff - 1`` on each side; the rows that would land
+    on the input's padding are never computed (the pad is reduced by ``top``/``bottom``).
+    """
+    kh, kw, c_in, c_out = kernel.shape
+    sh, sw = strides
+    dh, dw = dilation
+    (top, bottom), (left, right) = pads
+    height, width = input_hw
+    if sh == sw == 1:
+        rotated = tf.transpose(tf.reverse(kernel, axis=[0, 1]), [0, 1, 3, 2])  # (KH, KW, C_out, C_in)
+        reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)
+        full_pads = ((reach_h - top, reach_h - bottom), (reach_w - left, reach_w - right))
+        if min(min(p) for p in full_pads) >= 0:                   # the usual case: no crop
+            return tf.nn.conv2d(dout, rotated, 1, _explicit(full_pads), dilations=[dh, dw])
+        full_pads = ((reach_h, reach_h), (reach_w, reach_w))
+        dxp = tf.nn.conv2d(dout, rotated, 1, _explicit(full_pads), dilations=[dh, dw])
+        return _window(dxp, top, height, left, width)
+    ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
+    l1, l2 = dout.shape[1] + ka - 1, dout.shape[2] + kb - 1
+    if ka * kb * sh * sw <= 1.3 * kh * kw:
+        # All S*S phase kernels (zero-padded to KA x KB) in one convolution.
+        phases = _phase_kernel(kernel, strides)                   # (KA, KB, C_in, SH, SW, C_out)
+        phases = tf.reshape(tf.transpose(phases, [0, 1, 5, 3, 4, 2]), [ka, kb, c_out, sh * sw * c_in])
+        y = tf.nn.conv2d(dout, phases, 1, _explicit(((ka - 1, ka - 1), (kb - 1, kb - 1))))
+    else:
+        # One convolution per phase with its exact sub-kernel F[r::SH, q::SW] (no zero taps).
+        outputs = []
+        for r in range(sh):
+            for q in range(sw):
+                sub = kernel[r::sh, q::sw]
+                kr, kq = sub.shape[0], sub.shape[1]
+                if kr == 0 or kq == 0:                            # a phase no tap reaches
+                    outputs.append(tf.zeros_like(dout[:, :1, :1, :1]) * tf.zeros([1, l1, l2, c_in], dout.dtype))
+                    continue
+                rotated = tf.transpose(tf.reverse(sub, axis=[0, 1]), [0, 1, 3, 2])
+                outputs.append(tf.nn.conv2d(                        # (N, L1, L2, C_in)
+                    dout, rotated, 1, _explicit(((kr - 1, ka - 1), (kq - 1, kb - 1)))))
+        y = tf.concat(outputs, axis=-1)                           # (N, L1, L2, SH*SW*C_in)
+    if sh == sw:                                                   # interleave the phases
+        dxp = tf.nn.depth_to_space(y, sh)
+    else:
+        y = tf.transpose(tf.reshape(y, [-1, l1, l2, sh, sw, c_in]), [0, 1, 3, 2, 4, 5])
+        dxp = tf.reshape(y, [-1, l1 * sh, l2 * sw, c_in])
+    return _window(dxp, top, height, left, width)
+
+
+def _choose_filter_grad_method(xp_shape, dout_shape, kernel_hw):
+    """Pick the faster way to compute dL/dF for one shape (see benchmarks/conv_gradient.py).
+
+    Few input channels with many taps (LeNet conv1, AlexNet conv1) make each per-tap
+    matmul too thin: there one batch-as-channel convolution wins.
+    """
+    kh, kw = kernel_hw
+    if xp_shape[3] < 8 and kh * kw > 9:
+        return "batch_as_channel"
+    return "im2col"
+
+
+_CHUNK_BYTES = 1 << 20      # rows of X and dL/dO processed together (fits in cache)
+
+
+def _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation):
+    """dL/dF by im2col without copies, in cache-sized chunks of images (see _filter_grad_conv)."""
+    kh, kw = kernel_hw
+    sh, sw = strides
+    dh, dw = dilation
+    c_in, c_out = xp.shape[3], dout.shape[3]
+    h_out, w_out = dout.shape[1], dout.shape[2]
+    if sh == sw == 1:
+        hp, wp = xp.shape[1], xp.shape[2]
+    else:
+        hp, wp = h_out + _ceil_div(kh, sh) - 1, w_out + _ceil_div(kw, sw) - 1
+        xp = _fit_rows_cols(xp, hp * sh, wp * sw)
+    g_all = _pad_nhwc(dout, ((0, hp - h_out), (0, wp - w_out)))
+
+    def taps_of(x_rows, g, rows):
+        """x_rows (phases, rows, C_in), g (rows, C_out) -> (KH*KW, C_in, C_out)."""
+        taps = []
+        for a in range(kh):
+            for b in range(kw):
+                if sh == sw == 1:
+                    phase, shift = 0, a * dh * wp + b * dw
+                else:
+                    phase, shift = (a % sh) * sw + b % sw, (a // sh) * wp + b // sw
+                taps.append(tf.matmul(x_rows[phase, shift:], g[:rows - shift], transpose_a=True))
+        return tf.stack(taps)
+
+    if sh * sw > 1:
+        # Strided: one pass over the whole batch (the phase split already reorders Xp).
+        ph = tf.reshape(xp, [-1, hp, sh, wp, sw, c_in])
+        x_rows = tf.reshape(tf.transpose(ph, [2, 4, 0, 1, 3, 5]), [sh * sw, -1, c_in])
+        rows = g_all.shape[0] * hp * wp if g_all.shape[0] is not None else tf.shape(x_rows)[1]
+        dw_taps = taps_of(x_rows, tf.reshape(g_all, [-1, c_out]), rows)
+        return tf.reshape(dw_taps, [kh, kw, c_in, c_out])
+    if kh * kw == 1:                                               # 1x1: a single matmul
+        return tf.reshape(tf.matmul(tf.reshape(xp, [-1, c_in]), tf.reshape(g_all, [-1, c_out]),
+                                    transpose_a=True), [1, 1, c_in, c_out])
+    # Stride 1: a few images at a time, so that all taps reuse the chunk while in cache.
+    per_image = hp * wp * (c_in + c_out) * xp.dtype.size
+    chunk = max(1, _CHUNK_BYTES // per_image)
+    n = xp.shape[0]
+    if n is not None:
+        chunk = min(chunk, n)
+    if n is None or n % chunk:                                     # pad the batch to whole chunks
+        extra = (-tf.shape(xp)[0]) % chunk
+        xp = tf.pad(xp, [[0, extra], [0, 0], [0, 0], [0, 0]])
+        g_all = tf.pad(g_all, [[0, extra], [0, 0], [0, 0], [0, 0]])
+    rows = chunk * hp * wp
+    x_chunks = tf.reshape(xp, [-1, 1, rows, c_in])                # (chunks, 1, rows, C_in)
+    g_chunks = tf.reshape(g_all, [-1, rows, c_out])
+    per_chunk = tf.map_fn(lambda args: taps_of(args[0], args[1], rows), (x_chunks, g_chunks),
+                          fn_output_signature=xp.dtype, parallel_iterations=2)
+    return tf.reshape(tf.reduce_sum(per_chunk, axis=0), [kh, kw, c_in, c_out])
+
+
+def _filter_grad_conv(xp, dout, kernel_hw, strides, dilation, method=None):
+    """dL/dF = Conv(Xp, dL/dO) for a full conv; returns (KH, KW, C_in, C_out).
+
+    ``method``: ``"im2col"``, ``"batch_as_channel"`` or None (chosen per shape).
+
+    im2col without the copies: with ``Xp`` (one stride phase of it) flattened to rows
+    ``(N*Hp*Wp, C_in)`` and ``dL/dO`` zero-padded to ``(N, Hp, Wp, C_out)`` and flattened,
+    kernel tap ``(a, b)`` reads the rows shifted by ``a*Wp + b``, so
+    ``dw[a, b] = Xp_rows[shift:]^T @ dO_rows[:len - shift]``: one matmul per tap on
+    contiguous slices (the padded rows of ``dL/dO`` are zero, so wrapped rows add nothing).
+    The rows are processed a few images at a time (``tf.map_fn``) so that all taps reuse
+    the chunk while it is in cache; with stride, each tap reads its phase of ``Xp``.
+    """
+    kh, kw = kernel_hw
+    sh, sw = strides
+    dh, dw = dilation
+    c_in, c_out = xp.shape[3], dout.shape[3]
+    h_out, w_out = dout.shape[1], dout.shape[2]
+    method = method or _choose_filter_grad_method(xp.shape, dout.shape, kernel_hw)
+    if method not in ("im2col", "batch_as_channel"):
+        raise ValueError('method must be "im2col", "batch_as_channel" or None. '
+                         f"Received: method={method!r}")
+    ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
+    if method == "im2col":
+        return _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation)
+    if sh == sw == 1:
+        hp, wp = xp.shape[1], xp.shape[2]
+        phases = xp[None, None]                                   # (1, 1, N, Hp, Wp, C_in)
+    else:                                                          # the S*S phases of Xp
+        hp, wp = h_out + ka - 1, w_out + kb - 1
+        ph = tf.reshape(_fit_rows_cols(xp, hp * sh, wp * sw), [-1, hp, sh, wp, sw, c_in])
+        phases = tf.transpose(ph, [2, 4, 0, 1, 3, 5])             # (SH, SW, N, hp, wp, C_in)
+    # batch-as-channel: the batch axis becomes the channel axis of one stride-1
+    # convolution whose kernel is dL/dO (one per phase, stacked on the "batch" axis).
+    kt = tf.transpose(dout, [1, 2, 0, 3])                         # (Ho, Wo, N, C_out)
+    xt = tf.transpose(phases, [0, 1, 5, 3, 4, 2])                 # (SH, SW, C_in, hp, wp, N)
+    xt = tf.reshape(xt, [sh * sw * c_in, hp, wp, -1])
+    dwt = tf.nn.conv2d(xt, kt, [dh, dw], "VALID")                 # (SH*SW*C_in, >=KA, >=KB, C_out)
+    dwt = tf.reshape(dwt[:, :ka, :kb], [sh, sw, c_in, ka, kb, c_out])
+    dwt = tf.reshape(tf.transpose(dwt, [3, 0, 4, 1, 2, 5]), [ka * sh, kb * sw, c_in, c_out])
+    return dwt[:kh, :kw]
+
+
+def conv2d(x, kernel, bias=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1),
+           filter_grad_method=None):
+    """Cross-correlation with a hand-written gradient.
+
+    Args:
+        x: ``(N, H, W, C_in)`` float tensor (static H, W).
+        kernel: ``(KH, KW, C_in, C_out)``.
+        bias: ``(C_out,)`` or None.
+        strides, dilation: pairs of ints (not both > 1).
+        pads: ``((top, bottom), (left, right))``.
+        filter_grad_method: ``"im2col"``, ``"batch_as_channel"`` or None (per shape).
+
+    Returns:
+        ``(N, H_out, W_out, C_out)``, ``H_out = (H + top + bottom - DH(KH-1) - 1) // SH + 1``.
+    """
+    strides, dilation = tuple(strides), tuple(dilation)
+    kh, kw = kernel.shape[0], kernel.shape[1]
+
+    (top, bottom), (left, right) = pads
+    explicit = [[0, 0], [top, bottom], [left, right], [0, 0]]
+
+    def forward(x, kernel, *bias):
+        out = tf.nn.conv2d(x, kernel, strides, explicit, dilations=dilation)
+        if bias:
+            out = tf.nn.bias_add(out, bias[0])
+
+        def grad(dout):
+            dx = _input_grad_conv(dout, kernel, strides, dilation, pads, x.shape[1:3])
+            dw = _filter_grad_conv(_pad_nhwc(x, pads), dout, (kh, kw), strides, dilation,
+                                   filter_grad_method)
+            if bias:
+                return dx, dw, tf.reduce_sum(dout, axis=[0, 1, 2])
+            return dx, dw
+
+        return out, grad
+
+    args = (x, kernel) if bias is None else (x, kernel, bias)
+    return tf.custom_gradient(forward)(*args)
+
+
+def _filter_grad_depthwise(xp, dout, kernel_shape, strides, dilation):
+    """dL/dF = Conv(Xp, dL/dO) channel by channel; returns (KH, KW, C, M).
+
+    Batch-as-channel: ``(n, c)`` pairs become the channels of one depthwise convolution
+    whose kernel is ``dL/dO`` (then summed over ``n``); with stride the ``S*S`` phases of
+    ``Xp`` are stacked on the batch axis, as in :func:`_filter_grad_conv`.
+    """
+    kh, kw, c, m = kernel_shape
+    sh, sw = strides
+    dh, dw = dilation
+    h_out, w_out = dout.shape[1], dout.shape[2]
+    ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
+    if sh == sw == 1:
+        hp, wp = xp.shape[1], xp.shape[2]
+        phases = xp[None]                                         # (1, N, Hp, Wp, C)
+    else:
+        hp, wp = h_out + ka - 1, w_out + kb - 1
+        ph = tf.reshape(_fit_rows_cols(xp, hp * sh, wp * sw), [-1, hp, sh, wp, sw, c])
+        phases = tf.reshape(tf.transpose(ph, [2, 4, 0, 1, 3, 5]), [sh * sw, -1, hp, wp, c])
+    xt = tf.reshape(tf.transpose(phases, [0, 2, 3, 1, 4]), [sh * sw, hp, wp, -1])  # (P, hp, wp, N*C)
+    kt = tf.transpose(tf.reshape(dout, [-1, h_out, w_out, c, m]), [1, 2, 0, 3, 4])
+    kt = tf.reshape(kt, [h_out, w_out, -1, m])                    # (Ho, Wo, N*C, M)
+    if dh == dw:
+        y = tf.nn.depthwise_conv2d(xt, kt, [1, dh, dh, 1], "VALID")
+    else:                                   # unequal strides are not supported: subsample
+        y = tf.nn.depthwise_conv2d(xt, kt, [1, 1, 1, 1], "VALID")[:, ::dh, ::dw]
+    y = tf.reshape(y[:, :ka, :kb], [sh, sw, ka, kb, -1, c, m])
+    y = tf.reduce_sum(y, axis=4)                                  # sum over the batch
+    y = tf.reshape(tf.transpose(y, [2, 0, 3, 1, 4, 5]), [ka * sh, kb * sw, c, m])
+    return y[:kh, :kw]
+
+
+def depthwise_conv2d(x, kernel, bias=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+    """Depthwise cross-correlation with a hand-written gradient.
+
+    Args:
+        x: ``(N, H, W, C)``; kernel: ``(KH, KW, C, M)``; bias: ``(C*M,)`` or None;
+        strides, pads, dilation: as :func:`conv2d`.
+
+    Returns:
+        ``(N, H_out, W_out, C*M)``, channel ``c*M + m`` from filter ``kernel[..., c, m]``.
+    """
+    strides, dilation = tuple(strides), tuple(dilation)
+    kh, kw, c, m = kernel.shape
+    sh, sw = strides
+    dh, dw_ = dilation
+
+    def forward(x, kernel, *bias):
+        xp = _pad_nhwc(x, pads)
+        out = tf.nn.depthwise_conv2d(xp, kernel, [1, sh, sw, 1], "VALID", dilations=dilation)
+        if bias:
+            out = tf.nn.bias_add(out, bias[0])
+
+        def grad(dout):
+            h_out, w_out = dout.shape[1], dout.shape[2]
+            hp, wp = xp.shape[1], xp.shape[2]
+            # dL/dX = FullConv(rot180(F), dL/dO) channel by channel; stride by polyphase.
+            ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
+            phases = _phase_kernel(kernel, strides)                 # (KA, KB, C, SH, SW, M)
+            phases = tf.reshape(tf.transpose(phases, [0, 1, 2, 5, 3, 4]), [ka, kb, c * m, sh * sw])
+            ra, rb = dh * (ka - 1), dw_ * (kb - 1)
+            full = _pad_nhwc(dout, ((ra, ra), (rb, rb)))
+            y = tf.nn.depthwise_conv2d(full, phases, [1, 1, 1, 1], "VALID", dilations=dilation)
+            l1, l2 = y.shape[1], y.shape[2]
+            y = tf.reduce_sum(tf.reshape(y, [-1, l1, l2, c, m, sh, sw]), axis=4)
+            y = tf.transpose(y, [0, 1, 4, 2, 5, 3])                 # (N, L1, SH, L2, SW, C)
+            dxp = _fit_rows_cols(tf.reshape(y, [-1, l1 * sh, l2 * sw, c]), hp, wp)
+            (top, _), (left, _) = pads
+            dx = dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
+            dw = _filter_grad_depthwise(xp, dout, (kh, kw, c, m), strides, dilation)
+            if bias:
+                return dx, dw, tf.reduce_sum(dout, axis=[0, 1, 2])
+            return dx, dw
+
+        return out, grad
+
+    args = (x, kernel) if bias is None else (x, kernel, bias)
+    return tf.custom_gradient(forward)(*args)
+
+
+def _window_taps(xp, pool, strides, out_hw):
+    """The ``PH*PW`` strided slices of ``xp``: tap ``(a, b)`` is ``xp[:, a::SH, b::SW]`` cut to ``out_hw``."""
+    (ph, pw), (sh, sw), (ho, wo) = pool, strides, out_hw
+    return [[xp[:, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw, :] for b in range(pw)]
+            for a in range(ph)]
+
+
+def _scatter_taps(taps, strides, padded_hw):
+    """Inverse of :func:`_window_taps`: sum every tap ``(a, b)`` back at ``xp[:, a + SH*i, b + SW*j]``.
+
+    Tap ``a = SH*u + r`` lands in row phase ``r`` shifted by ``u``: each phase is a sum of
+    shifted taps, and the phases are interleaved (polyphase, no zero insertion).
+    """
+    (sh, sw) = strides
+    ph, pw = len(taps), len(taps[0])
+    ho, wo = taps[0][0].shape[1], taps[0][0].shape[2]
+    ka, kb = _ceil_div(ph, sh), _ceil_div(pw, sw)
+    phase_rows = []
+    for r in range(sh):
+        phase_cols = []
+        for q in range(sw):
+            acc = None
+            for a in range(r, ph, sh):
+                for b in range(q, pw, sw):
+                    u, v = a // sh, b // sw
+                    t = tf.pad(taps[a][b], [[0, 0], [u, ka - 1 - u], [v, kb - 1 - v], [0, 0]])
+                    acc = t if acc is None else acc + t
+            if acc is None:
+                acc = tf.zeros_like(tf.pad(taps[0][0], [[0, 0], [0, ka - 1], [0, kb - 1], [0, 0]]))
+            phase_cols.append(acc)
+        phase_rows.append(tf.stack(phase_cols, axis=3))            # (N, L1, L2, SW, C)
+    y = tf.stack(phase_rows, axis=2)                               # (N, L1, SH, L2, SW, C)
+    l1, l2, c = ho + ka - 1, wo + kb - 1, y.shape[-1]
+    y = tf.reshape(y, [-1, l1 * sh, l2 * sw, c])
+    return _fit_rows_cols(y, *padded_hw)
+
+
+def max_pool2d(x, pool=(2, 2), strides=(2, 2), pads=((0, 0), (0, 0))):
+    """Max pooling with a hand-written gradient routed to the maximum.
+
+    Tie rule: in each window the first maximum in row-major order gets the whole gradient
+    (the others get 0); overlapping windows add their gradients.
+
+    Args:
+        x: ``(N, H, W, C)``; pool, strides: pairs; pads: explicit (padding never wins).
+
+    Returns:
+        ``(N, H_out, W_out, C)``.
+    """
+    pool, strides = tuple(pool), tuple(strides)
+
+    @tf.custom_gradient
+    def forward(x):
+        xp = _pad_nhwc(x, pads, value=x.dtype.min)
+        out = tf.nn.max_pool2d(xp, pool, strides, "VALID")
+
+        def grad(dout):
+            taps = _window_taps(xp, pool, strides, out.shape[1:3])
+            taken = None
+            routed = []
+            for row in taps:
+                routed_row = []
+                for tap in row:
+                    winner = tf.equal(tap, out)
+                    if taken is None:
+                        taken = winner
+                    else:
+                        winner = tf.logical_and(winner, tf.logical_not(taken))
+                        taken = tf.logical_or(taken, winner)
+                    routed_row.append(tf.where(winner, dout, tf.zeros_like(dout)))
+                routed.append(routed_row)
+            dxp = _scatter_taps(routed, strides, xp.shape[1:3])
+            (top, _), (left, _) = pads
+            return dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
+
+        return out, grad
+
+    return forward(x)
+
+
+def avg_pool2d(x, pool=(2, 2), strides=(2, 2), pads=((0, 0), (0, 0))):
+    """Average pooling (padding not counted) with a hand-written gradient.
+
+    Each window's gradient ``dL/dO / count`` is copied to every real pixel it averaged.
+
+    Args / Returns: as :func:`max_pool2d`.
+    """
+    pool, strides = tuple(pool), tuple(strides)
+
+    @tf.custom_gradient
+    def forward(x):
+        xp = _pad_nhwc(x, pads)
+        ones = _pad_nhwc(tf.ones([1, x.shape[1], x.shape[2], 1], x.dtype), pads)
+        count = tf.nn.avg_pool2d(ones, pool, strides, "VALID") * (pool[0] * pool[1])
+        out = tf.nn.avg_pool2d(xp, pool, strides, "VALID") * ((pool[0] * pool[1]) / count)
+
+        def grad(dout):
+            share = dout / count
+            taps = [[share] * pool[1] for _ in range(pool[0])]
+            dxp = _scatter_taps(taps, strides, xp.shape[1:3])
+            (top, _), (left, _) = pads
+            return dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
+
+        return out, grad
+
+    return forward(x)
+
+
+def global_average_pool2d(x, keepdims=False):
+    """Mean over H and W with a hand-written gradient (``dL/dO / (H*W)`` everywhere).
+
+    Args:
+        x: ``(N, H, W, C)``.
+
+    Returns:
+        ``(N, C)`` or ``(N, 1, 1, C)`` with ``keepdims``.
+    """
+
+    @tf.custom_gradient
+    def forward(x):
+        out = tf.reduce_mean(x, axis=[1, 2], keepdims=keepdims)
+
+        def grad(dout):
+            h, w = x.shape[1], x.shape[2]
+            g = dout if keepdims else dout[:, None, None, :]
+            return tf.broadcast_to(g / (h * w), tf.shape(x))
+
+        return out, grad
+
+    return forward(x)

@@ -1,0 +1,38 @@
+"""cnnlib.layers.AvgPool2D: average pooling with a hand-written gradient."""
+
+import keras
+
+from cnnlib.layers._base_pooling import BasePooling
+
+
+@keras.saving.register_keras_serializable(package="cnnlib")
+class AvgPool2D(BasePooling):
+    """Average pooling, like ``keras.layers.AveragePooling2D``, channels_last.
+
+    With ``"same"`` padding the padded pixels are not counted (as TensorFlow). Backward:
+    each window's ``dL/dO / count`` is copied to every real pixel of the window.
+
+    Args:
+        pool_size: int or ``(PH, PW)`` (default 2).
+        strides: int, pair or None (= ``pool_size``).
+        padding: ``"valid"`` or ``"same"``.
+        data_format: None or ``"channels_last"``.
+
+    Input shape:
+        ``(batch, H, W, C)``.
+
+    Output shape:
+        ``(batch, H_out, W_out, C)`` (as :class:`MaxPool2D`).
+
+    Example:
+        >>> import numpy as np
+        >>> AvgPool2D(2)(np.ones((1, 4, 4, 3), "float32")).shape
+        TensorShape([1, 2, 2, 3])
+    """
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__("average", pool_size, strides, padding, data_format, **kwargs)
+
+
+AveragePooling2D = AvgPool2D

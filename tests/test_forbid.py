@@ -1,0 +1,416 @@
+"""autograder.forbid: hidden tests reject built-in shortcuts, and leave no trace.
+
+Student code is exec'd into a fresh dict, and the "hidden test" runs in that same dict,
+as nbgrader runs every cell of a notebook in one kernel namespace.
+"""
+
+import builtins
+import importlib
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import scipy.ndimage
+import scipy.signal
+
+from autograder.forbid import (
+    CONV_ALIASES,
+    ForbiddenCallError,
+    assert_not_calling,
+    forbid,
+)
+
+X = np.arange(30, dtype=np.float64).reshape(5, 6)
+K = np.array([[1.0, 0.0], [2.0, -1.0]])
+EXPECTED = scipy.signal.correlate2d(X, K, mode="valid")
+
+FROM_SCRATCH = """
+import numpy as np
+
+def xcorr(x, k):
+    kh, kw = k.shape
+    out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i:i + kh, j:j + kw] * k)
+    return out
+"""
+
+HIDDEN_TEST = """
+from autograder.forbid import forbid
+with forbid({targets}):
+    result = xcorr(X, K)
+"""
+
+DEFAULT = '"scipy.signal", "scipy.ndimage", "numpy.convolve", "tensorflow.nn.conv2d"'
+
+# Each cheating answer and the target list that must catch it.
+CHEATS = {
+    "scipy-direct": """
+import scipy.signal
+def xcorr(x, k):
+    return scipy.signal.correlate2d(x, k, mode="valid")
+""",
+    "scipy-module-alias": """
+from scipy import signal as sg
+def xcorr(x, k):
+    return sg.correlate2d(x, k, mode="valid")
+""",
+    "scipy-name-imported-before": """
+from scipy.signal import correlate2d
+def xcorr(x, k):
+    return correlate2d(x, k, mode="valid")
+""",
+    "scipy-renamed-alias": """
+from scipy.signal import correlate2d as my_loop_free_corr
+def xcorr(x, k):
+    return my_loop_free_corr(x, k, mode="valid")
+""",
+    "scipy-private-module-name": """
+from scipy.signal._signaltools import correlate2d
+def xcorr(x, k):
+    return correlate2d(x, k, mode="valid")
+""",
+    "scipy-assigned-alias": """
+import scipy.signal
+fast = scipy.signal.correlate2d
+def xcorr(x, k):
+    return fast(x, k, mode="valid")
+""",
+    "scipy-fftconvolve": """
+from scipy.signal import fftconvolve
+def xcorr(x, k):
+    return fftconvolve(x, k[::-1, ::-1], mode="valid")
+""",
+    "ndimage": """
+import scipy.ndimage as ndi
+def xcorr(x, k):
+    full = ndi.correlate(x, k, mode="constant")
+    return full[1:x.shape[0] - k.shape[0] + 2, 1:x.shape[1] - k.shape[1] + 2]  # 2x2 origin
+""",
+    "nested-helper": """
+from scipy.signal import correlate2d
+def _helper(x, k):
+    return correlate2d(x, k, mode="valid")
+def xcorr(x, k):
+    return _helper(x, k)
+""",
+    "inner-function": """
+import scipy.signal
+def xcorr(x, k):
+    def inner(a):
+        return scipy.signal.correlate2d(a, k, mode="valid")
+    return inner(x)
+""",
+    "import-inside-function": """
+def xcorr(x, k):
+    from scipy.signal import correlate2d
+    return correlate2d(x, k, mode="valid")
+""",
+    "default-argument": """
+from scipy.signal import correlate2d
+def xcorr(x, k, _c=correlate2d):
+    return _c(x, k, mode="valid")
+""",
+    "closure": """
+from scipy.signal import correlate2d as c2
+def make():
+    c = c2
+    def xcorr(x, k):
+        return c(x, k, mode="valid")
+    return xcorr
+xcorr = make()
+del c2
+""",
+    "numpy-convolve-rows": """
+import numpy as np
+def xcorr(x, k):
+    rows = []
+    for i in range(x.shape[0] - k.shape[0] + 1):
+        acc = 0
+        for r in range(k.shape[0]):
+            acc = acc + np.convolve(x[i + r], k[r, ::-1], mode="valid")
+        rows.append(acc)
+    return np.array(rows)
+""",
+    "numpy-convolve-alias": """
+from numpy import convolve
+def xcorr(x, k):
+    rows = []
+    for i in range(x.shape[0] - k.shape[0] + 1):
+        rows.append(sum(convolve(x[i + r], k[r, ::-1], mode="valid")
+                        for r in range(k.shape[0])))
+    return rows
+""",
+}
+
+
+def _exec(src, ns):
+    exec(compile(textwrap.dedent(src), "<cell>", "exec"), ns)
+
+
+def _student(src):
+    ns = {"__name__": "__main__", "X": X, "K": K}
+    _exec(src, ns)
+    return ns
+
+
+def _hidden(ns, targets=DEFAULT):
+    _exec(HIDDEN_TEST.format(targets=targets), ns)
+
+
+def test_cheating_answers_really_compute_the_right_thing():
+    """Sanity: each cheat is a correct answer, so only forbid can catch it."""
+    for name, src in CHEATS.items():
+        ns = _student(src)
+        got = np.asarray(ns["xcorr"](X, K), dtype=float)
+        np.testing.assert_allclose(got, EXPECTED, err_msg=f"cheat {name!r} is wrong")
+
+
+def test_from_scratch_answer_passes():
+    ns = _student(FROM_SCRATCH)
+    _hidden(ns)
+    np.testing.assert_allclose(ns["result"], EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(CHEATS))
+def test_each_cheat_fails(name):
+    ns = _student(CHEATS[name])
+    before = dict(ns)
+    with pytest.raises(ForbiddenCallError) as info:
+        _hidden(ns)
+    message = str(info.value)
+    assert "Chamada proibida" in message and "do zero" in message, (
+        f"expected a pt-BR message naming the call, got {message!r}"
+    )
+    # Restored: same objects under the same names, the answer works again.
+    assert set(ns) == set(before) | {"forbid"}, (
+        f"namespace keys changed: expected {sorted(before)}, got {sorted(ns)}"
+    )
+    for key, value in before.items():
+        assert ns[key] is value, f"ns[{key!r}] not restored"
+    np.testing.assert_allclose(np.asarray(ns["xcorr"](X, K), float), EXPECTED)
+
+
+def test_error_is_an_assertion_error_and_names_the_alias():
+    ns = _student(CHEATS["scipy-renamed-alias"])
+    with pytest.raises(AssertionError, match=r"scipy\.signal\.correlate2d.*my_loop_free_corr"):
+        _hidden(ns)
+
+
+def test_module_attributes_and_import_machinery_restored():
+    originals = {n: getattr(scipy.signal, n) for n in ("correlate2d", "convolve2d", "correlate")}
+    nd = scipy.ndimage.correlate
+    npc = np.convolve
+    imp, imp_mod = builtins.__import__, importlib.import_module
+    with pytest.raises(ZeroDivisionError):
+        with forbid("scipy.signal", "scipy.ndimage", "numpy.convolve"):
+            assert scipy.signal.correlate2d is not originals["correlate2d"]
+            assert builtins.__import__ is not imp
+            1 / 0  # the block fails for an unrelated reason
+    for n, obj in originals.items():
+        assert getattr(scipy.signal, n) is obj, f"scipy.signal.{n} not restored"
+    assert scipy.ndimage.correlate is nd and np.convolve is npc
+    assert builtins.__import__ is imp and importlib.import_module is imp_mod
+    assert "convolve" in vars(np) and vars(np)["convolve"] is npc
+
+
+def test_re_exported_numpy_stays_allowed():
+    """scipy.signal's namespace may hold numpy objects; forbidding it leaves numpy alone."""
+    ns = _student("from numpy import sum as npsum, zeros\nimport numpy as np\n")
+    with forbid("scipy.signal", "scipy.ndimage"):
+        assert ns["npsum"](np.ones(3)) == 3.0
+        assert ns["zeros"](2).shape == (2,)
+        assert np.correlate([1, 2], [1]).tolist() == [1, 2]
+
+
+def test_lazily_imported_submodule_is_caught(tmp_path, monkeypatch):
+    """A target module that is not imported yet is patched when the student imports it."""
+    pkg = tmp_path / "fakelib"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "reference.py").write_text(
+        "import numpy as np\n"
+        "def pad2d(x, p):\n    return np.pad(x, p)\n"
+        "def cross_correlate2d(x, k):\n    return x\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fakelib  # noqa: F401  (the package is loaded, its submodule is not)
+
+    ns = _student("def xcorr(x, k):\n    import fakelib.reference as r\n    return r.pad2d(x, 1)\n")
+    with pytest.raises(ForbiddenCallError, match=r"fakelib\.reference\.pad2d"):
+        with forbid("fakelib.reference"):
+            ns["xcorr"](X, K)
+    assert sys.modules["fakelib.reference"].pad2d(np.ones((1, 1)), 1).shape == (3, 3)
+    # Now imported: a name bound before the block is caught too.
+    ns = _student("from fakelib.reference import cross_correlate2d as cc\n"
+                  "def xcorr(x, k):\n    return cc(x, k)\n")
+    with pytest.raises(ForbiddenCallError, match="importada como `cc`"):
+        with forbid("fakelib.reference", namespaces=[ns]):  # called from outside ns
+            ns["xcorr"](X, K)
+    # numpy's np.pad, used inside the module, is not part of the forbidden module.
+    with forbid("fakelib.reference"):
+        assert np.pad(np.ones(1), 1).shape == (3,)
+
+
+def test_package_imported_inside_the_block_keeps_no_guard(tmp_path, monkeypatch):
+    """Module-level code run by an import inside the block must capture the originals."""
+    pkg = tmp_path / "fakepkg"
+    pkg.mkdir()
+    (pkg / "reference.py").write_text("def conv(x):\n    return x + 1\n")
+    (pkg / "__init__.py").write_text("from fakepkg.reference import conv as captured\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ns = _student("def xcorr(x, k):\n    import fakepkg\n    return fakepkg.reference.conv(x)\n")
+    with pytest.raises(ForbiddenCallError, match=r"fakepkg\.reference\.conv"):
+        with forbid("fakepkg.reference"):
+            ns["xcorr"](1, None)
+    import fakepkg
+
+    assert fakepkg.captured(1) == 2, "a name bound while importing inside the block kept the guard"
+    assert fakepkg.reference.conv(1) == 2
+
+
+def test_package_target_covers_its_submodules(tmp_path, monkeypatch):
+    """forbid("pkg") forbids pkg.sub.f, loaded before the block or imported inside it."""
+    pkg = tmp_path / "fakeroot"
+    (pkg / "inner").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def f(x):\n    return x\n")
+    (pkg / "inner" / "__init__.py").write_text("")
+    (pkg / "inner" / "b.py").write_text("def g(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fakeroot.a
+
+    with forbid("fakeroot"):
+        with pytest.raises(ForbiddenCallError, match=r"`fakeroot\.a\.f`"):
+            fakeroot.a.f(1)
+        from fakeroot.inner import b  # first import happens inside the block
+
+        with pytest.raises(ForbiddenCallError, match=r"`fakeroot\.inner\.b\.g`"):
+            b.g(1)
+        assert np.sum([1, 2]) == 3  # other packages untouched
+    assert fakeroot.a.f(1) == 1 and b.g(2) == 2
+
+
+@pytest.mark.parametrize(
+    "target, error, pattern",
+    [
+        (42, TypeError, r"dotted names \(str\).*Received: 42"),
+        ("numpy..convolve", ValueError, r"dotted Python names.*Received: 'numpy..convolve'"),
+        ("numpy.convolv", ValueError, r"'numpy' has no attribute 'convolv'"),
+        ("numpy.pi", ValueError, r"module or a callable.*'numpy.pi'"),
+    ],
+)
+def test_bad_targets(target, error, pattern):
+    with pytest.raises(error, match=pattern):
+        with forbid(target):
+            pass
+    assert builtins.__import__ is importlib.__import__ or callable(builtins.__import__)
+
+
+def test_no_targets_is_an_error():
+    with pytest.raises(ValueError, match="at least one target"):
+        forbid()
+
+
+def test_uninstalled_package_is_not_an_error():
+    with forbid("no_such_package_xyz.conv"):
+        assert np.sum(X) == X.sum()
+
+
+# --- TensorFlow / Keras (one import for the module) ----------------------------------
+
+@pytest.fixture(scope="module")
+def tf():
+    import tensorflow
+
+    return tensorflow
+
+
+TF_CHEATS = {
+    "tf.nn.conv2d": "tf.nn.conv2d(x4, k4, 1, 'VALID')",
+    "tf.nn.convolution": "tf.nn.convolution(x4, k4, padding='VALID')",
+    "tf.nn.depthwise_conv2d": "tf.nn.depthwise_conv2d(x4, k4, [1, 1, 1, 1], 'VALID')",
+    "tf.raw_ops.Conv2D": "tf.raw_ops.Conv2D(input=x4, filter=k4, strides=[1, 1, 1, 1], padding='VALID')",
+    "keras.ops.conv": "keras.ops.conv(x4, k4)",
+    "keras.layers.Conv2D": "keras.layers.Conv2D(1, 2)(x4)",
+    "tf.keras.layers.Conv2D": "tf.keras.layers.Conv2D(1, 2)(x4)",
+    "alias conv2d": "c2d(x4, k4, 1, 'VALID')",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TF_CHEATS))
+def test_tensorflow_aliases_all_forbidden(tf, name):
+    src = (
+        "import tensorflow as tf\nimport keras\nimport numpy as np\n"
+        "from tensorflow.nn import conv2d as c2d\n"
+        "def xcorr(x, k):\n"
+        "    x4 = tf.constant(x[None, :, :, None], tf.float32)\n"
+        "    k4 = tf.constant(k[:, :, None, None], tf.float32)\n"
+        f"    return np.asarray({TF_CHEATS[name]})[0, :, :, 0]\n"
+    )
+    ns = _student(src)
+    original = tf.nn.conv2d
+    if name not in ("keras.layers.Conv2D", "tf.keras.layers.Conv2D"):  # random weights
+        np.testing.assert_allclose(ns["xcorr"](X, K), EXPECTED, rtol=1e-5)
+    with pytest.raises(ForbiddenCallError, match="Chamada proibida"):
+        _hidden(ns, targets='"tensorflow.nn.conv2d"')
+    assert tf.nn.conv2d is original, "tf.nn.conv2d not restored"
+    ns["xcorr"](X, K)  # works again
+
+
+def test_tensorflow_imported_inside_the_function(tf):
+    ns = _student(
+        "def xcorr(x, k):\n"
+        "    import tensorflow\n"
+        "    return tensorflow.nn.conv2d(x[None, :, :, None], k[:, :, None, None], 1, 'VALID')\n"
+    )
+    with pytest.raises(ForbiddenCallError):
+        _hidden(ns)
+
+
+def test_tensorflow_math_stays_allowed(tf):
+    with forbid(*CONV_ALIASES):
+        assert float(tf.reduce_sum(tf.ones((2, 2)))) == 4.0
+
+
+# --- assert_not_calling --------------------------------------------------------------
+
+NAMES = ("correlate2d", "conv2d", "convolve", "convolve2d", "fftconvolve")
+
+
+def test_static_check_passes_from_scratch():
+    ns = _student(FROM_SCRATCH)
+    assert_not_calling(ns["xcorr"], NAMES)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["scipy-direct", "scipy-module-alias", "scipy-name-imported-before", "nested-helper",
+     "inner-function", "import-inside-function", "numpy-convolve-rows", "scipy-fftconvolve"],
+)
+def test_static_check_flags_cheats(name):
+    ns = _student(CHEATS[name])
+    with pytest.raises(ForbiddenCallError, match="do zero"):
+        assert_not_calling(ns["xcorr"], NAMES)
+
+
+def test_static_check_allows_own_helper_with_a_forbidden_name():
+    ns = _student(FROM_SCRATCH + "\ndef conv2d(x, k):\n    return xcorr(x, k)\n"
+                  "def layer(x, k):\n    return conv2d(x, k) + 1\n")
+    assert_not_calling(ns["layer"], NAMES)
+    ns = _student("import numpy as np\ndef convolve(a, b):\n    return np.convolve(a, b)\n"
+                  "def layer(a, b):\n    return convolve(a, b)\n")
+    with pytest.raises(ForbiddenCallError, match="`convolve` \\(em `convolve`\\)"):
+        assert_not_calling(ns["layer"], "numpy.convolve")
+
+
+@pytest.mark.parametrize(
+    "fn, names, pattern",
+    [(len, "conv2d", "Python function"), (lambda: 0, [""], "non-empty strings"),
+     (lambda: 0, [3], "non-empty strings")],
+)
+def test_static_check_bad_arguments(fn, names, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        assert_not_calling(fn, names)
