@@ -37,6 +37,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
     sub.add_parser("demo", help="build everything and grade the bundled samples into the course root")
+    for sp in sub.choices.values():  # also accepted after the subcommand
+        sp.add_argument("--course-dir", default=argparse.SUPPRESS, help="nbgrader course root")
+        sp.add_argument("--root", default=argparse.SUPPRESS, help="repository root")
     for name in ("check", "grade", "demo"):
         sp = sub.choices[name]
         sp.add_argument("--cell-timeout", type=_positive, default=CELL_TIMEOUT,

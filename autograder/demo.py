@@ -36,6 +36,11 @@ def demo(paths: Paths, cell_timeout: int = CELL_TIMEOUT, wall_timeout: float = W
                                      wall_timeout=wall_timeout, out=out)
     write_csv(results, paths.course / "grades.csv")
     out(format_table(results))
+    for name in names:
+        times = [r.seconds for r in results if r.assignment == name and r.status == "graded"]
+        if times:
+            out(f"{name}: autograde time per notebook (own nbgrader process): mean {sum(times) / len(times):.1f} s, "
+                f"max {max(times):.1f} s")
     out(f"wrote {paths.course / 'grades.csv'} and feedback under {paths.course / 'feedback'}")
     problems = sample_problems(results)
     for p in problems:

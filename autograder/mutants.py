@@ -111,31 +111,26 @@ def sample_mutants(mutants: list[Mutant], count: int = 2) -> list[Mutant]:
     return chosen
 
 
-def match_mistakes(failed: set[str], mutants: list[Mutant]) -> list[Mutant]:
+def match_mistakes(failed: set[str], mutants: list[Mutant], max_combined: int = 3) -> list[Mutant]:
     """Known mistakes that explain exactly the grade cells a submission failed.
 
-    First the mutants whose ``fails`` equal ``failed``; if none, the first combination of
-    mutants on distinct cells (one per cell) whose ``fails`` are disjoint and together
-    equal ``failed`` (a student can make two known mistakes at once). Empty: no match.
+    First the mutants whose ``fails`` equal ``failed`` (all of them: several known
+    mistakes can fail the same way). If none, the first (smallest, in file order)
+    combination of up to ``max_combined`` mutants on distinct cells whose ``fails`` are
+    all within ``failed`` and together equal it: a student can make two known mistakes
+    at once, and their failing tests may overlap. Empty: no match.
     """
+    import itertools
+
     failed = set(failed)
     if not failed:
         return []
     exact = [m for m in mutants if set(m.fails) == failed]
     if exact:
         return exact
-    candidates = [m for m in mutants if set(m.fails) <= failed]
-
-    def cover(remaining: set[str], start: int, used_cells: set[str]) -> list[Mutant] | None:
-        if not remaining:
-            return []
-        for i in range(start, len(candidates)):
-            m = candidates[i]
-            if m.cell in used_cells or not set(m.fails) <= remaining:
-                continue
-            rest = cover(remaining - set(m.fails), i + 1, used_cells | {m.cell})
-            if rest is not None:
-                return [m] + rest
-        return None
-
-    return cover(failed, 0, set()) or []
+    candidates = [m for m in mutants if set(m.fails) < failed]
+    for size in range(2, max_combined + 1):
+        for combo in itertools.combinations(candidates, size):
+            if len({m.cell for m in combo}) == size and set().union(*(m.fails for m in combo)) == failed:
+                return list(combo)
+    return []

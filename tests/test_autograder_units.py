@@ -3,7 +3,6 @@ mutants.toml validation, mistake matching, feedback redaction, config, CLI error
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import nbformat
@@ -150,6 +149,10 @@ def test_match_mistakes_exact_then_combination():
     assert match_mistakes({"t1", "t2", "t3"}, [a, b, c]) == [a, c]
     assert match_mistakes({"t2", "t3"}, [a, b, c]) == [b, c]
     assert match_mistakes({"t1"}, [a, b, c]) == [], "no mutant explains t1 alone"
+    d = _m("d", "h", ["t3", "t4"])
+    assert match_mistakes({"t2", "t3", "t4"}, [b, c, d]) == [b, d], "overlapping fails still combine"
+    same = _m("same", "f", ["t1", "t2"])
+    assert match_mistakes({"t1", "t2"}, [a, same, c]) == [a, same], "every exact match is reported"
     assert match_mistakes(set(), [a, b, c]) == []
 
 

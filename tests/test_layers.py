@@ -263,3 +263,37 @@ def test_gradcheck_detects_a_wrong_gradient():
     assert err > 0.1, f"expected a large relative error for a wrong gradient, got {err:.3g}"
     (ok,) = gradcheck.check_gradients(lambda x: x * x, [np.linspace(1.0, 2.0, 6)])
     assert ok < 1e-8, f"expected a tiny relative error for autodiff, got {ok:.3g}"
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_filter_gradient_in_chunks_of_images(monkeypatch, batch):
+    """im2col runs a few images at a time; a batch that is not a whole number of chunks
+    (here chunks of 2 images, batch 5) is zero-padded and gives the same dL/dF."""
+    monkeypatch.setattr(_ops, "_CHUNK_BYTES", 2 * 10 * 10 * (4 + 6) * 4)
+    rng = np.random.default_rng(batch)
+    x = tf.constant(rng.normal(size=(batch, 8, 8, 4)), tf.float32)
+    w = tf.constant(rng.normal(size=(3, 3, 4, 6)), tf.float32)
+    pads = ((1, 1), (1, 1))
+    dout = tf.constant(rng.normal(size=(batch, 8, 8, 6)), tf.float32)
+    for fn in (lambda f: f, tf.function):                     # eager and traced (None batch)
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            y = fn(lambda w_: _ops.conv2d(x, w_, None, (1, 1), pads, (1, 1), "im2col"))(w)
+        got = tape.gradient(y, w, output_gradients=dout)
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            y = tf.nn.conv2d(x, w, 1, "SAME")
+        assert_close(got, tape.gradient(y, w, output_gradients=dout), f"chunked dL/dF, batch {batch}")
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 8, 8, 4), tf.float32)])
+    def unknown_batch(xb):
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            y = _ops.conv2d(xb, w, None, (1, 1), pads, (1, 1), "im2col")
+        return tape.gradient(y, w, output_gradients=dout)
+
+    with tf.GradientTape() as tape:
+        tape.watch(w)
+        y = tf.nn.conv2d(x, w, 1, "SAME")
+    assert_close(unknown_batch(x), tape.gradient(y, w, output_gradients=dout),
+                 f"chunked dL/dF with a None batch dimension, batch {batch}")

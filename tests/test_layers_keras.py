@@ -66,9 +66,11 @@ def small_net(lib, input_shape=(12, 12, 3)):
     return keras.Sequential([
         keras.Input(input_shape),
         lib.Conv2D(8, 3, padding="same", activation="relu"),
+        lib.DepthwiseConv2D(3, padding="same"),
         pool_max(2),
         lib.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2),
         lib.Conv2D(6, 1, activation="relu"),
+        lib.Conv2D(6, 3, strides=2, padding="same"),
         pool_avg(2, strides=1, padding="same"),
         lib.GlobalAveragePooling2D(),
         keras.layers.Dense(3),
@@ -171,7 +173,9 @@ def test_save_and_load_in_a_fresh_process(tmp_path, toy_data):
                           timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, f"loading failed:\n{done.stderr[-3000:]}"
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["types"][:2] == ["cnnlib.layers.conv2d.Conv2D", "cnnlib.layers.max_pooling2d.MaxPool2D"], (
+    assert result["types"][:3] == ["cnnlib.layers.conv2d.Conv2D",
+                                   "cnnlib.layers.depthwise_conv2d.DepthwiseConv2D",
+                                   "cnnlib.layers.max_pooling2d.MaxPool2D"], (
         f"expected cnnlib layers after reload, got {result['types']}")
     np.testing.assert_allclose(np.array(result["y"]), expected, rtol=1e-5, atol=1e-6,
                                err_msg="predictions after reload in a fresh process")

@@ -327,14 +327,31 @@ def depthwise_conv2d(x, kernel, bias=None, strides=(1, 1), pads=((0, 0), (0, 0))
     sh, sw = strides
     dh, dw_ = dilation
 
+    def depthwise(x, kernel, stride, pads_):
+        """tf.nn.depthwise_conv2d on the zero-padded input. (Its explicit-padding form
+        aborts in TF 2.21's oneDNN graph rewrite, so the pad is a separate op.)"""
+        return tf.nn.depthwise_conv2d(_pad_nhwc(x, pads_), kernel, [1, stride[0], stride[1], 1],
+                                      "VALID", dilations=dilation)
+
     def forward(x, kernel, *bias):
-        xp = _pad_nhwc(x, pads)
-        out = tf.nn.depthwise_conv2d(xp, kernel, [1, sh, sw, 1], "VALID", dilations=dilation)
+        out = depthwise(x, kernel, strides, pads)
         if bias:
             out = tf.nn.bias_add(out, bias[0])
 
         def grad(dout):
-            h_out, w_out = dout.shape[1], dout.shape[2]
+            xp = _pad_nhwc(x, pads)
+            dw = _filter_grad_depthwise(xp, dout, (kh, kw, c, m), strides, dilation)
+            db = tf.reduce_sum(dout, axis=[0, 1, 2])
+            (top, bottom), (left, right) = pads
+            reach_h, reach_w = dh * (kh - 1), dw_ * (kw - 1)
+            full_pads = ((reach_h - top, reach_h - bottom), (reach_w - left, reach_w - right))
+            if sh == sw == 1 and min(min(p) for p in full_pads) >= 0:
+                # dL/dX = FullConv(rot180(F), dL/dO) channel by channel, no crop needed.
+                rotated = tf.reshape(tf.reverse(kernel, axis=[0, 1]), [kh, kw, c * m, 1])
+                dx = depthwise(dout, rotated, (1, 1), full_pads)
+                if m > 1:
+                    dx = tf.reduce_sum(tf.reshape(dx, [-1, x.shape[1], x.shape[2], c, m]), axis=4)
+                return (dx, dw, db) if bias else (dx, dw)
             hp, wp = xp.shape[1], xp.shape[2]
             # dL/dX = FullConv(rot180(F), dL/dO) channel by channel; stride by polyphase.
             ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
@@ -347,12 +364,8 @@ def depthwise_conv2d(x, kernel, bias=None, strides=(1, 1), pads=((0, 0), (0, 0))
             y = tf.reduce_sum(tf.reshape(y, [-1, l1, l2, c, m, sh, sw]), axis=4)
             y = tf.transpose(y, [0, 1, 4, 2, 5, 3])                 # (N, L1, SH, L2, SW, C)
             dxp = _fit_rows_cols(tf.reshape(y, [-1, l1 * sh, l2 * sw, c]), hp, wp)
-            (top, _), (left, _) = pads
             dx = dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
-            dw = _filter_grad_depthwise(xp, dout, (kh, kw, c, m), strides, dilation)
-            if bias:
-                return dx, dw, tf.reduce_sum(dout, axis=[0, 1, 2])
-            return dx, dw
+            return (dx, dw, db) if bias else (dx, dw)
 
         return out, grad
 
