@@ -65,7 +65,8 @@ print("NumPy", np.__version__, "| correção automática:", GRADING)
 # > **Errata dos slides.** O slide escreve $[20n + n,\; 10 \cdot 20 + 20,\; 2 \cdot 10 + 10]$
 # > e conclui que a primeira camada tem 19.353.600 parâmetros. O bias soma **um termo por
 # > neurônio da própria camada**, não por entrada: são $20 \cdot 921.600 + 20 = 18.432.020$
-# > parâmetros, e a terceira camada tem $2 \cdot 10 + 2 = 22$ (não $2 \cdot 10 + 10$).
+# > parâmetros. Pelo mesmo motivo a segunda camada tem $10 \cdot 20 + 10 = 210$ (não
+# > $10 \cdot 20 + 20$) e a terceira tem $2 \cdot 10 + 2 = 22$ (não $2 \cdot 10 + 10$).
 #
 # Mesmo corrigido, o número é enorme: 18 milhões de pesos para apenas 20 neurônios, e o
 # *backpropagation* ainda guarda um gradiente para cada um.
