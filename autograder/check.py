@@ -9,6 +9,7 @@ from pathlib import Path
 from autograder import notebook as nbtools
 from autograder.build import make_release, samples
 from autograder.errors import AutograderError
+from autograder.mutants import load_correct_answers
 from autograder.grade import WALL_TIMEOUT, _print, grade_submissions
 from autograder.nbconfig import CELL_TIMEOUT
 from autograder.paths import Paths
@@ -36,6 +37,9 @@ def check_assignment(assignment: str, paths: Paths, *, cell_timeout: int = CELL_
         cases = {"solution": samples(source_nb, release_nb, [])["perfect"], "untouched": release_nb}
         for m in mutants:
             cases[f"mutant-{m.name}"] = nbtools.with_cells(release_nb, {**solutions, m.cell: m.code})
+        correct = load_correct_answers(paths.mutants_file(assignment), set(solutions))
+        for c in correct:
+            cases[f"correct-{c.name}"] = nbtools.with_cells(release_nb, {**solutions, c.cell: c.code})
         for student, nb in cases.items():
             nbtools.write(nb, subs / student / f"{assignment}.ipynb")
         results = grade_submissions(assignment, subs, scratch, cell_timeout=cell_timeout,
@@ -62,6 +66,11 @@ def check_assignment(assignment: str, paths: Paths, *, cell_timeout: int = CELL_
             actual += "".join([f" (unexpected: {_fmt(extra)})" if extra else "",
                                f" (did not fail: {_fmt(missing)})" if missing else ""])
         rows.append((m.name, _fmt(m.fails), actual, ok))
+    for c in correct:
+        r = by_student[f"correct-{c.name}"]
+        ok = r.status == "graded" and not r.failed_cells and r.score == r.max_score
+        actual = (_fmt(r.failed_cells) if r.status == "graded" else f"{r.status}: {r.reason}")
+        rows.append((f"correct: {c.name}", "- (full marks)", actual, ok))
     rows = [(a, b, c, "OK" if ok else "FAIL") for a, b, c, ok in rows]
     times = [r.seconds for r in results]
     out(f"{assignment}: autograde time per notebook: mean {sum(times) / len(times):.1f} s, "

@@ -46,9 +46,10 @@ def load_mutants(path: Path, solution_ids: set[str] | None = None,
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise AutograderError(f"{path}: invalid TOML: {exc}") from exc
-    unknown_top = set(data) - {"mutant"}
+    unknown_top = set(data) - {"mutant", "correct"}
     if unknown_top:
-        raise AutograderError(f"{path}: only [[mutant]] tables are allowed. Received keys: {sorted(unknown_top)}")
+        raise AutograderError(
+            f"{path}: only [[mutant]] and [[correct]] tables are allowed. Received keys: {sorted(unknown_top)}")
     entries = data.get("mutant", [])
     if not isinstance(entries, list):
         raise AutograderError(f"{path}: 'mutant' must be an array of tables ([[mutant]]).")
@@ -92,6 +93,54 @@ def load_mutants(path: Path, solution_ids: set[str] | None = None,
         out.append(Mutant(name=entry["name"], cell=entry["cell"], misconception=entry["misconception"].strip(),
                           hint=entry["hint"].strip(), code=entry["code"].strip("\n"),
                           fails=tuple(fails), sample=entry.get("sample", False)))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class CorrectAnswer:
+    """A right answer written in another style than the solution (``[[correct]]`` in
+    ``mutants.toml``): ``code`` replaces solution cell ``cell`` and must earn full marks."""
+
+    name: str
+    cell: str
+    style: str
+    code: str
+
+
+def load_correct_answers(path: Path, solution_ids: set[str] | None = None) -> list[CorrectAnswer]:
+    """Read and validate the ``[[correct]]`` tables of ``mutants.toml`` (fields: name, cell,
+    style, code); a missing file or no such table means none.
+
+    Raises:
+        AutograderError: missing/mistyped/unknown fields, duplicate names, unknown cell ids.
+    """
+    if not path.is_file():
+        return []
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("correct", [])
+    except tomllib.TOMLDecodeError as exc:
+        raise AutograderError(f"{path}: invalid TOML: {exc}") from exc
+    if not isinstance(entries, list):
+        raise AutograderError(f"{path}: 'correct' must be an array of tables ([[correct]]).")
+    fields = ("name", "cell", "style", "code")
+    out, names = [], set()
+    for i, entry in enumerate(entries):
+        where = f"{path.name} correct answer #{i + 1} ({entry.get('name', '?')!r})"
+        for key in fields:
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                raise AutograderError(f"{where}: field {key!r} must be a non-empty str. Received: {entry.get(key)!r}")
+        extra = set(entry) - set(fields)
+        if extra:
+            raise AutograderError(f"{where}: unknown fields {sorted(extra)}")
+        if not _SLUG.match(entry["name"]) or entry["name"] in names:
+            raise AutograderError(f"{where}: name must be a unique lowercase slug. Received: {entry['name']!r}")
+        names.add(entry["name"])
+        if solution_ids is not None and entry["cell"] not in solution_ids:
+            raise AutograderError(
+                f"{where}: 'cell' must be the grade_id of a solution cell {sorted(solution_ids)}. "
+                f"Received: {entry['cell']!r}")
+        out.append(CorrectAnswer(name=entry["name"], cell=entry["cell"], style=entry["style"].strip(),
+                                 code=entry["code"].strip("\n")))
     return out
 
 
