@@ -65,9 +65,9 @@ model.fit(ds, epochs=5)
 ```
 """
 
-import numbers
-
 import numpy as np
+
+from cnnlib import validation
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -101,21 +101,19 @@ _VALUE_RANGE = (0, 255)
 
 
 def _check_backend(backend):
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}. Received: backend={backend!r}")
+    validation.check_one_of(backend, BACKENDS, "backend")
 
 
 def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise TypeError(f"seed must be a non-negative integer or None. Received: seed={seed!r}")
+    validation.check_integer(seed, "seed", minimum=0, allow_none=True)
 
 
 def _image_size(image_size):
     """``int`` or ``(height, width)`` -> ``(height, width)`` of positive ints."""
-    size = (image_size, image_size) if isinstance(image_size, numbers.Integral) else image_size
+    size = (image_size, image_size) if validation.is_integer(image_size) else image_size
     ok = (
         isinstance(size, (tuple, list)) and len(size) == 2
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in size)
+        and all(validation.is_integer(v) and v > 0 for v in size)
     )
     if not ok:
         raise ValueError(
@@ -476,8 +474,7 @@ def make_dataset(images, labels, pipeline, *, batch_size=32, num_classes=None, s
     """
     import tensorflow as tf
 
-    if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    batch_size = validation.check_integer(batch_size, "batch_size", minimum=1)
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
@@ -491,8 +488,7 @@ def make_dataset(images, labels, pipeline, *, batch_size=32, num_classes=None, s
                 f"Received: images.shape={images.shape}, labels.shape={labels.shape}"
             )
         if num_classes is not None:
-            if not isinstance(num_classes, numbers.Integral) or num_classes < 2:
-                raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
+            num_classes = validation.check_integer(num_classes, "num_classes", minimum=2)
             if labels.ndim != 1 or labels.min() < 0 or labels.max() >= num_classes:
                 raise ValueError(
                     f"labels must be integers in [0, {num_classes}) to one-hot encode. "
@@ -531,8 +527,7 @@ def plot_augmented(images, pipeline, n=6):
     """
     from cnnlib import viz
 
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive integer. Received: n={n!r}")
+    n = validation.check_integer(n, "n", minimum=1)
     if not isinstance(pipeline, Pipeline):
         raise TypeError(
             f"pipeline must be a cnnlib.augment.Pipeline. Received: pipeline={type(pipeline).__name__}"

@@ -5,6 +5,10 @@ sub-layers, so a model built from blocks saves to ``.keras`` and loads again aft
 ``import cnnlib``. All blocks take channels-last images ``(batch, height, width,
 channels)``. Importing this module builds nothing.
 
+Every block takes ``layers="keras"`` (``keras.layers``' convolutions and pooling) or
+``layers="cnnlib"`` (:mod:`cnnlib.layers`, whose gradients are the lecture's, written by
+hand); both give the same outputs and gradients with the same weights.
+
 Blocks:
 
 - :class:`VGGBlock`: ``num_convs`` 3x3 convolutions + ReLU, then 2x2 max pooling.
@@ -21,6 +25,8 @@ Blocks:
 
 import keras
 
+from cnnlib import validation
+
 __all__ = [
     "VGGBlock",
     "NiNBlock",
@@ -28,6 +34,8 @@ __all__ = [
     "ResidualBlock",
     "ConvNeXtBlock",
     "StochasticDepth",
+    "LAYER_SOURCES",
+    "layer_module",
 ]
 
 _register = keras.saving.register_keras_serializable(package="cnnlib")
@@ -35,19 +43,37 @@ _register = keras.saving.register_keras_serializable(package="cnnlib")
 
 # --------------------------------------------------------------------------- validation
 def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    return value
+    return validation.check_integer(value, name, minimum=1)
 
 
 def _optional_positive_int(name, value):
-    return None if value is None else _positive_int(name, value)
+    return validation.check_integer(value, name, minimum=1, allow_none=True)
 
 
 def _rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1). Received: {name}={value!r}")
-    return float(value)
+    return validation.check_number(value, name, 0, 1, high_open=True)
+
+
+LAYER_SOURCES = ("keras", "cnnlib")
+
+
+def layer_module(layers):
+    """The module whose ``Conv2D``, ``DepthwiseConv2D``, ``MaxPooling2D``,
+    ``AveragePooling2D`` and ``GlobalAveragePooling2D`` a block or model uses.
+
+    Args:
+        layers: ``"keras"`` (``keras.layers``) or ``"cnnlib"`` (:mod:`cnnlib.layers`, the
+            hand-written gradients).
+
+    Example:
+        >>> layer_module("cnnlib").Conv2D.__module__
+        'cnnlib.layers.conv2d'
+    """
+    layers = validation.check_one_of(layers, LAYER_SOURCES, "layers")
+    if layers == "cnnlib":
+        from cnnlib import layers as module
+        return module
+    return keras.layers
 
 
 def _check_image_shape(layer, input_shape):
@@ -77,14 +103,16 @@ def _run_chain(chain, x, training=None):
 
 
 def _conv_unit(filters, kernel_size, strides=1, padding="same", batch_norm=False,
-               use_bias=True, activation="relu", epsilon=1e-3):
+               use_bias=True, activation="relu", epsilon=1e-3, layers="keras", groups=1):
     """conv [-> BN] -> activation, as a list of layers."""
+    conv2d = layer_module(layers).Conv2D
+    extra = {"groups": groups} if groups != 1 else {}
     if not batch_norm:
-        return [keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
-                                    use_bias=use_bias, activation=activation)]
+        return [conv2d(filters, kernel_size, strides=strides, padding=padding,
+                       use_bias=use_bias, activation=activation, **extra)]
     chain = [
-        keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
-                            use_bias=use_bias),
+        conv2d(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
+               **extra),
         keras.layers.BatchNormalization(epsilon=epsilon),
     ]
     if activation is not None:
@@ -122,6 +150,7 @@ class VGGBlock(_ChainBlock):
         kernel_size: kernel size of the convolutions (default 3).
         batch_norm: insert BatchNormalization before each ReLU (VGG-BN variant).
         pool: end with 2x2/2 max pooling (default True).
+        layers: ``"keras"`` or ``"cnnlib"`` (see :func:`layer_module`).
 
     Input shape: ``(batch, H, W, C)``.
     Output shape: ``(batch, H // 2, W // 2, filters)`` (``(batch, H, W, filters)`` if
@@ -134,24 +163,26 @@ class VGGBlock(_ChainBlock):
     """
 
     def __init__(self, num_convs, filters, kernel_size=3, batch_norm=False, pool=True,
-                 **kwargs):
+                 layers="keras", **kwargs):
         super().__init__(**kwargs)
         self.num_convs = _positive_int("num_convs", num_convs)
         self.filters = _positive_int("filters", filters)
         self.kernel_size = _positive_int("kernel_size", kernel_size)
         self.batch_norm = bool(batch_norm)
         self.pool = bool(pool)
+        self.layer_source = validation.check_one_of(layers, LAYER_SOURCES, "layers")
         chain = []
         for _ in range(self.num_convs):
-            chain += _conv_unit(self.filters, self.kernel_size, batch_norm=self.batch_norm)
+            chain += _conv_unit(self.filters, self.kernel_size, batch_norm=self.batch_norm,
+                                layers=self.layer_source)
         if self.pool:
-            chain.append(keras.layers.MaxPooling2D(pool_size=2, strides=2))
+            chain.append(layer_module(self.layer_source).MaxPooling2D(pool_size=2, strides=2))
         self._chain = chain
 
     def get_config(self):
         return {**super().get_config(), "num_convs": self.num_convs, "filters": self.filters,
                 "kernel_size": self.kernel_size, "batch_norm": self.batch_norm,
-                "pool": self.pool}
+                "pool": self.pool, "layers": self.layer_source}
 
 
 # --------------------------------------------------------------------------------- NiN
@@ -167,6 +198,7 @@ class NiNBlock(_ChainBlock):
         kernel_size: size of the first convolution (positive int).
         strides: stride of the first convolution (default 1).
         padding: ``"valid"`` or ``"same"`` for the first convolution.
+        layers: ``"keras"`` or ``"cnnlib"`` (see :func:`layer_module`).
 
     Input shape: ``(batch, H, W, C)``.
     Output shape: ``(batch, H', W', filters)``, H' from the first convolution.
@@ -176,25 +208,26 @@ class NiNBlock(_ChainBlock):
         TensorShape([1, 54, 54, 96])
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", layers="keras",
+                 **kwargs):
         super().__init__(**kwargs)
         self.filters = _positive_int("filters", filters)
         self.kernel_size = _positive_int("kernel_size", kernel_size)
         self.strides = _positive_int("strides", strides)
-        if padding not in ("valid", "same"):
-            raise ValueError(f"padding must be 'valid' or 'same'. Received: padding={padding!r}")
-        self.padding = padding
+        self.padding = validation.check_one_of(padding, ("valid", "same"), "padding")
+        self.layer_source = validation.check_one_of(layers, LAYER_SOURCES, "layers")
+        conv2d = layer_module(self.layer_source).Conv2D
         self._chain = [
-            keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
-                                activation="relu"),
-            keras.layers.Conv2D(filters, 1, activation="relu"),
-            keras.layers.Conv2D(filters, 1, activation="relu"),
+            conv2d(self.filters, self.kernel_size, strides=self.strides, padding=self.padding,
+                   activation="relu"),
+            conv2d(self.filters, 1, activation="relu"),
+            conv2d(self.filters, 1, activation="relu"),
         ]
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": self.kernel_size, "strides": self.strides,
-                "padding": self.padding}
+                "padding": self.padding, "layers": self.layer_source}
 
 
 # --------------------------------------------------------------------------- Inception
@@ -228,6 +261,7 @@ class InceptionBlock(keras.layers.Layer):
         variant: "naive", "v1" or "v2".
         factor_size: n of the v2 factorization (default 3).
         batch_norm: BatchNormalization after each convolution.
+        layers: ``"keras"`` or ``"cnnlib"`` (see :func:`layer_module`).
 
     Input shape: ``(batch, H, W, C)``.
     Output shape: ``(batch, H, W, filters_1x1 + filters_3x3 + filters_5x5 + P)`` with
@@ -241,12 +275,11 @@ class InceptionBlock(keras.layers.Layer):
 
     def __init__(self, filters_1x1, filters_3x3, filters_5x5, filters_pool=None,
                  reduce_3x3=None, reduce_5x5=None, variant="v1", factor_size=3,
-                 batch_norm=False, **kwargs):
+                 batch_norm=False, layers="keras", **kwargs):
         super().__init__(**kwargs)
-        if variant not in _INCEPTION_VARIANTS:
-            raise ValueError(f"variant must be one of {_INCEPTION_VARIANTS}. "
-                             f"Received: variant={variant!r}")
-        self.variant = variant
+        self.variant = validation.check_one_of(variant, _INCEPTION_VARIANTS, "variant")
+        self.layer_source = validation.check_one_of(layers, LAYER_SOURCES, "layers")
+        max_pooling2d = layer_module(self.layer_source).MaxPooling2D
         self.filters_1x1 = _positive_int("filters_1x1", filters_1x1)
         self.filters_3x3 = _positive_int("filters_3x3", filters_3x3)
         self.filters_5x5 = _positive_int("filters_5x5", filters_5x5)
@@ -269,19 +302,20 @@ class InceptionBlock(keras.layers.Layer):
                                  f"(positive integers). Received: {extra}")
 
         def unit(filters, kernel_size):
-            return _conv_unit(filters, kernel_size, batch_norm=self.batch_norm)
+            return _conv_unit(filters, kernel_size, batch_norm=self.batch_norm,
+                              layers=self.layer_source)
 
         n = self.factor_size
         if variant == "naive":
             branches = [unit(self.filters_1x1, 1), unit(self.filters_3x3, 3),
                         unit(self.filters_5x5, 5),
-                        [keras.layers.MaxPooling2D(3, strides=1, padding="same")]]
+                        [max_pooling2d(3, strides=1, padding="same")]]
         elif variant == "v1":
             branches = [
                 unit(self.filters_1x1, 1),
                 unit(self.reduce_3x3, 1) + unit(self.filters_3x3, 3),
                 unit(self.reduce_5x5, 1) + unit(self.filters_5x5, 5),
-                [keras.layers.MaxPooling2D(3, strides=1, padding="same")]
+                [max_pooling2d(3, strides=1, padding="same")]
                 + unit(self.filters_pool, 1),
             ]
         else:
@@ -292,7 +326,7 @@ class InceptionBlock(keras.layers.Layer):
                 unit(self.reduce_5x5, 1) + unit(self.filters_5x5, (1, n))
                 + unit(self.filters_5x5, (n, 1)) + unit(self.filters_5x5, (1, n))
                 + unit(self.filters_5x5, (n, 1)),
-                [keras.layers.MaxPooling2D(3, strides=1, padding="same")]
+                [max_pooling2d(3, strides=1, padding="same")]
                 + unit(self.filters_pool, 1),
             ]
         self._branches = branches
@@ -316,7 +350,8 @@ class InceptionBlock(keras.layers.Layer):
                 "filters_3x3": self.filters_3x3, "filters_5x5": self.filters_5x5,
                 "filters_pool": self.filters_pool, "reduce_3x3": self.reduce_3x3,
                 "reduce_5x5": self.reduce_5x5, "variant": self.variant,
-                "factor_size": self.factor_size, "batch_norm": self.batch_norm}
+                "factor_size": self.factor_size, "batch_norm": self.batch_norm,
+                "layers": self.layer_source}
 
 
 # ---------------------------------------------------------------------------- residual
@@ -344,6 +379,9 @@ class ResidualBlock(keras.layers.Layer):
             convolutions, followed by BN, do not need them).
         stride_in_3x3: put the bottleneck's stride on the 3x3 conv instead of the 1x1.
         epsilon: BatchNormalization epsilon (1.001e-5 as keras.applications).
+        groups: groups of the 3x3 convolution (``filters`` must be divisible by it):
+            ``groups=32`` with ``bottleneck=True`` is ResNeXt's block (Xie et al., 2017).
+        layers: ``"keras"`` or ``"cnnlib"`` (see :func:`layer_module`).
 
     Input shape: ``(batch, H, W, C)``.
     Output shape: ``(batch, ceil(H / s), ceil(W / s), F)`` with ``F = filters`` (basic)
@@ -356,33 +394,38 @@ class ResidualBlock(keras.layers.Layer):
     """
 
     def __init__(self, filters, strides=1, bottleneck=False, expansion=4, projection=None,
-                 use_bias=True, stride_in_3x3=False, epsilon=1.001e-5, **kwargs):
+                 use_bias=True, stride_in_3x3=False, epsilon=1.001e-5, groups=1,
+                 layers="keras", **kwargs):
         super().__init__(**kwargs)
         self.filters = _positive_int("filters", filters)
         self.strides = _positive_int("strides", strides)
         self.bottleneck = bool(bottleneck)
         self.expansion = _positive_int("expansion", expansion)
-        if projection not in (None, True, False):
-            raise ValueError(f"projection must be None, True or False. "
-                             f"Received: projection={projection!r}")
-        self.projection = projection
+        self.projection = validation.check_one_of(projection, (None, True, False), "projection")
+        self.groups = _positive_int("groups", groups)
+        if self.filters % self.groups:
+            raise ValueError("filters must be divisible by groups. "
+                             f"Received: filters={self.filters}, groups={self.groups}")
+        self.layer_source = validation.check_one_of(layers, LAYER_SOURCES, "layers")
         self.use_bias = bool(use_bias)
         self.stride_in_3x3 = bool(stride_in_3x3)
         self.epsilon = float(epsilon)
         self.out_channels = self.filters * (self.expansion if self.bottleneck else 1)
 
-        def unit(filters, kernel_size, strides=1, activation="relu"):
+        def unit(filters, kernel_size, strides=1, activation="relu", groups=1):
             return _conv_unit(filters, kernel_size, strides=strides, batch_norm=True,
                               use_bias=self.use_bias, activation=activation,
-                              epsilon=self.epsilon)
+                              epsilon=self.epsilon, layers=self.layer_source, groups=groups)
 
         s = self.strides
         if self.bottleneck:
             s1, s3 = (1, s) if self.stride_in_3x3 else (s, 1)
-            self._residual = (unit(self.filters, 1, s1) + unit(self.filters, 3, s3)
+            self._residual = (unit(self.filters, 1, s1)
+                              + unit(self.filters, 3, s3, groups=self.groups)
                               + unit(self.out_channels, 1, activation=None))
         else:
-            self._residual = unit(self.filters, 3, s) + unit(self.filters, 3, activation=None)
+            self._residual = (unit(self.filters, 3, s, groups=self.groups)
+                              + unit(self.filters, 3, activation=None))
         self._shortcut = []
         self._add = keras.layers.Add()
         self._relu = keras.layers.ReLU()
@@ -401,7 +444,7 @@ class ResidualBlock(keras.layers.Layer):
             self._shortcut = _conv_unit(self.out_channels, 1, strides=self.strides,
                                         padding="valid", batch_norm=True,
                                         use_bias=self.use_bias, activation=None,
-                                        epsilon=self.epsilon)
+                                        epsilon=self.epsilon, layers=self.layer_source)
         out_shape = _build_chain(self._residual, input_shape)
         short_shape = _build_chain(self._shortcut, input_shape)
         self._add.build([out_shape, short_shape])
@@ -422,7 +465,8 @@ class ResidualBlock(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides,
                 "bottleneck": self.bottleneck, "expansion": self.expansion,
                 "projection": self.projection, "use_bias": self.use_bias,
-                "stride_in_3x3": self.stride_in_3x3, "epsilon": self.epsilon}
+                "stride_in_3x3": self.stride_in_3x3, "epsilon": self.epsilon,
+                "groups": self.groups, "layers": self.layer_source}
 
 
 # ---------------------------------------------------------------------------- ConvNeXt
@@ -478,6 +522,8 @@ class ConvNeXtBlock(keras.layers.Layer):
         expansion: width of the inverted bottleneck, in multiples of C (default 4).
         kernel_size: depthwise kernel size (default 7).
         epsilon: LayerNorm epsilon (1e-6 as the paper).
+        layers: ``"keras"`` or ``"cnnlib"`` (see :func:`layer_module`) for the depthwise
+            convolution (the pointwise ones are ``Dense`` layers either way).
 
     Input shape: ``(batch, H, W, C)``. Output shape: ``(batch, H, W, C)``.
 
@@ -487,16 +533,13 @@ class ConvNeXtBlock(keras.layers.Layer):
     """
 
     def __init__(self, drop_path_rate=0.0, layer_scale_init_value=1e-6, expansion=4,
-                 kernel_size=7, epsilon=1e-6, seed=None, **kwargs):
+                 kernel_size=7, epsilon=1e-6, seed=None, layers="keras", **kwargs):
         super().__init__(**kwargs)
         self.drop_path_rate = _rate("drop_path_rate", drop_path_rate)
-        if layer_scale_init_value is not None and (
-                isinstance(layer_scale_init_value, bool)
-                or not isinstance(layer_scale_init_value, (int, float))
-                or layer_scale_init_value < 0):
-            raise ValueError("layer_scale_init_value must be None or a non-negative number. "
-                             f"Received: layer_scale_init_value={layer_scale_init_value!r}")
+        validation.check_number(layer_scale_init_value, "layer_scale_init_value", minimum=0,
+                                allow_none=True)
         self.layer_scale_init_value = layer_scale_init_value
+        self.layer_source = validation.check_one_of(layers, LAYER_SOURCES, "layers")
         self.expansion = _positive_int("expansion", expansion)
         self.kernel_size = _positive_int("kernel_size", kernel_size)
         self.epsilon = float(epsilon)
@@ -506,7 +549,8 @@ class ConvNeXtBlock(keras.layers.Layer):
     def build(self, input_shape):
         input_shape = _check_image_shape(self, input_shape)
         channels = input_shape[-1]
-        self.depthwise = keras.layers.DepthwiseConv2D(self.kernel_size, padding="same")
+        self.depthwise = layer_module(self.layer_source).DepthwiseConv2D(self.kernel_size,
+                                                                   padding="same")
         self.norm = keras.layers.LayerNormalization(epsilon=self.epsilon)
         self.expand = keras.layers.Dense(self.expansion * channels, activation="gelu")
         self.project = keras.layers.Dense(channels)
@@ -532,4 +576,4 @@ class ConvNeXtBlock(keras.layers.Layer):
         return {**super().get_config(), "drop_path_rate": self.drop_path_rate,
                 "layer_scale_init_value": self.layer_scale_init_value,
                 "expansion": self.expansion, "kernel_size": self.kernel_size,
-                "epsilon": self.epsilon, "seed": self.seed}
+                "epsilon": self.epsilon, "seed": self.seed, "layers": self.layer_source}

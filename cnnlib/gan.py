@@ -38,11 +38,11 @@ Example:
 >>> # model.fit(images_in_minus1_1, batch_size=64, epochs=1)
 """
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
+
+from cnnlib import validation
 
 GENERATOR_LOSS_MODES = ("non_saturating", "minimax")
 
@@ -86,25 +86,12 @@ def _as_logits(name, logits):
 
 
 def _check_smoothing(label_smoothing):
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
-        raise TypeError(
-            "label_smoothing must be a real number in [0, 1). "
-            f"Received: label_smoothing={label_smoothing!r}"
-        )
-    if not 0.0 <= float(label_smoothing) < 1.0:
-        raise ValueError(
-            "label_smoothing must be in [0, 1) (the real target becomes 1 - label_smoothing). "
-            f"Received: label_smoothing={label_smoothing!r}"
-        )
-    return float(label_smoothing)
+    """In [0, 1): the real target becomes ``1 - label_smoothing``."""
+    return validation.check_number(label_smoothing, "label_smoothing", 0, 1, high_open=True)
 
 
 def _check_mode(mode):
-    if mode not in GENERATOR_LOSS_MODES:
-        raise ValueError(
-            f"mode must be one of {GENERATOR_LOSS_MODES}. Received: mode={mode!r}"
-        )
-    return mode
+    return validation.check_one_of(mode, GENERATOR_LOSS_MODES, "mode")
 
 
 def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
@@ -212,8 +199,7 @@ def scale_images(images, size=None):
     if size is not None:
         try:
             h, w = size
-            ok = all(not isinstance(v, bool) and isinstance(v, numbers.Integral) and v > 0
-                     for v in (h, w))
+            ok = all(validation.is_integer(v) and v > 0 for v in (h, w))
         except (TypeError, ValueError):
             ok = False
         if not ok:
@@ -228,9 +214,7 @@ def scale_images(images, size=None):
 
 
 def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    return int(value)
+    return validation.check_integer(value, name, minimum=1)
 
 
 def _check_image_shape(image_shape):
@@ -241,7 +225,7 @@ def _check_image_shape(image_shape):
     if (
         shape is None
         or len(shape) != 3
-        or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s <= 0 for s in shape)
+        or any(not validation.is_integer(s) or s <= 0 for s in shape)
     ):
         raise ValueError(
             "image_shape must be three positive integers (height, width, channels). "
@@ -273,13 +257,7 @@ def _num_upsamplings(height, width, max_steps=4):
 
 
 def _check_num_classes(num_classes):
-    if num_classes is None:
-        return None
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
-        raise ValueError(
-            f"num_classes must be None or an integer >= 2. Received: num_classes={num_classes!r}"
-        )
-    return int(num_classes)
+    return validation.check_integer(num_classes, "num_classes", minimum=2, allow_none=True)
 
 
 def build_generator(latent_dim=100, image_shape=(28, 28, 1), filters=64, num_classes=None,
@@ -380,8 +358,7 @@ def build_discriminator(image_shape=(28, 28, 1), filters=64, num_classes=None, d
     filters = _check_positive_int("filters", filters)
     height, width, channels = _check_image_shape(image_shape)
     num_classes = _check_num_classes(num_classes)
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a number in [0, 1). Received: dropout={dropout!r}")
+    dropout = validation.check_number(dropout, "dropout", 0, 1, high_open=True)
     n = min(_num_upsamplings(height, width), 3)
 
     image = keras.Input((height, width, channels), name="image")
@@ -422,8 +399,7 @@ class _GAN(keras.Model):
         self.latent_dim = _check_positive_int("latent_dim", latent_dim)
         self.generator_loss_mode = _check_mode(generator_loss)
         self.label_smoothing = _check_smoothing(label_smoothing)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise TypeError(f"seed must be None or an integer. Received: seed={seed!r}")
+        validation.check_integer(seed, "seed", allow_none=True)
         n_in = len(generator.inputs)
         want = 2 if self.conditional else 1
         if n_in != want or len(discriminator.inputs) != want:

@@ -25,6 +25,10 @@ return one gradient per input of the forward (CS231n style).
 
 import numpy as np
 
+from cnnlib import validation
+# The window arithmetic lives in a dependency-free module that the layers share.
+from cnnlib.geometry import output_size, resolve_padding, same_padding
+
 __all__ = [
     "output_size", "same_padding", "resolve_padding", "pad2d", "rot180",
     "cross_correlate2d", "convolve2d", "full_convolution2d",
@@ -38,12 +42,13 @@ __all__ = [
 # --------------------------------------------------------------------------- helpers
 def _pair(value, name):
     """Return ``value`` as a pair of ints (an int is used for both axes)."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    if validation.is_integer(value):
         return int(value), int(value)
     if (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+            and all(validation.is_integer(v) for v in value)):
         return int(value[0]), int(value[1])
-    raise TypeError(f"{name} must be an int or a pair of ints. Received: {name}={value!r}")
+    raise validation.ArgumentTypeError(
+        f"{name} must be an int or a pair of ints. Received: {name}={value!r}")
 
 
 def _positive_pair(value, name):
@@ -60,104 +65,6 @@ def _check_array(x, name, ndim):
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
     return x
-
-
-def output_size(w_in, k, p=0, s=1, d=1):
-    """Spatial size of a convolution / pooling output along one axis.
-
-    ``W_out = floor((W_in + 2P - K_eff) / S) + 1`` with ``K_eff = D (K - 1) + 1``.
-
-    Args:
-        w_in: input size ``W_in`` (int).
-        k: kernel (or pooling window) size ``K``.
-        p: padding on *each* side ``P`` (int), or a pair ``(before, after)``.
-        s: stride ``S``.
-        d: dilation ``D``.
-
-    Returns:
-        int ``W_out``.
-
-    Raises:
-        ValueError: when the (padded) input is smaller than the dilated kernel, or
-            ``k``, ``s``, ``d`` are not positive, or ``p`` is negative.
-
-    Example:
-        >>> output_size(256, 3)        # the lecture's 256x256 example
-        254
-        >>> output_size(7, 3, 0, 2)
-        3
-    """
-    for name, value in (("w_in", w_in), ("k", k), ("s", s), ("d", d)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    before, after = _pair(p, "p") if isinstance(p, (tuple, list)) else (p, p)
-    if before < 0 or after < 0:
-        raise ValueError(f"p must be non-negative. Received: p={p!r}")
-    k_eff = d * (k - 1) + 1
-    if w_in + before + after < k_eff:
-        raise ValueError(
-            "The dilated kernel (d * (k - 1) + 1) must fit in the padded input "
-            f"(w_in + padding). Received: w_in={w_in}, k={k}, p={p}, d={d}")
-    return (w_in + before + after - k_eff) // s + 1
-
-
-def same_padding(w_in, k, s=1, d=1):
-    """TensorFlow's ``"same"`` padding along one axis: ``(before, after)``.
-
-    ``W_out = ceil(W_in / S)``; ``total = max((W_out - 1) S + K_eff - W_in, 0)``;
-    ``before = total // 2``, ``after = total - before``.
-    """
-    w_out = -(-w_in // s)
-    total = max((w_out - 1) * s + d * (k - 1) + 1 - w_in, 0)
-    return total // 2, total - total // 2
-
-
-def resolve_padding(padding, input_hw, kernel_hw, strides=(1, 1), dilation=(1, 1)):
-    """Turn a padding spec into explicit ``((top, bottom), (left, right))``.
-
-    Args:
-        padding: ``"valid"``, ``"same"``, an int (all sides), a pair ``(ph, pw)``
-            (symmetric per axis) or ``((top, bottom), (left, right))``.
-        input_hw, kernel_hw, strides, dilation: pairs ``(H, W)`` etc.
-
-    Returns:
-        ``((top, bottom), (left, right))`` of non-negative ints.
-
-    Raises:
-        ValueError / TypeError naming ``padding`` for anything else.
-    """
-    if isinstance(padding, str):
-        mode = padding.lower()
-        if mode == "valid":
-            return (0, 0), (0, 0)
-        if mode == "same":
-            return tuple(same_padding(input_hw[i], kernel_hw[i], strides[i], dilation[i])
-                         for i in range(2))
-        raise ValueError(
-            f'padding must be "valid", "same" or integers. Received: padding={padding!r}')
-    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
-        pads = ((padding, padding), (padding, padding))
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-        pads = []
-        for item in padding:
-            if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-                pads.append((int(item), int(item)))
-            elif (isinstance(item, (tuple, list)) and len(item) == 2
-                  and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                          for v in item)):
-                pads.append((int(item[0]), int(item[1])))
-            else:
-                raise TypeError(
-                    '"padding" must be "valid", "same", an int, (ph, pw) or '
-                    f"((top, bottom), (left, right)). Received: padding={padding!r}")
-        pads = tuple(pads)
-    else:
-        raise TypeError(
-            'padding must be "valid", "same", an int, (ph, pw) or '
-            f"((top, bottom), (left, right)). Received: padding={padding!r}")
-    if min(min(p) for p in pads) < 0:
-        raise ValueError(f"padding must be non-negative. Received: padding={padding!r}")
-    return tuple((int(a), int(b)) for a, b in pads)
 
 
 def pad2d(x, pad, value=0.0):

@@ -323,7 +323,7 @@ def test_plot_augmented_with_cutmix_renders_to_png(batch):
     (lambda: augment.train_pipeline(ops=("flip", "flip")), ValueError, r"must not repeat"),
     (lambda: augment.train_pipeline(mix="mosaic"), ValueError, r"mix must be None or one of.*Received: mix='mosaic'"),
     (lambda: augment.train_pipeline(image_size=(0, 32)), ValueError, r"image_size must be.*Received: image_size=\(0, 32\)"),
-    (lambda: augment.train_pipeline(seed=1.5), TypeError, r"seed must be a non-negative integer or None. Received: seed=1.5"),
+    (lambda: augment.train_pipeline(seed=1.5), TypeError, r"seed must be None or a non-negative integer. Received: seed=1.5"),
     (lambda: augment.eval_pipeline(backend=None), ValueError, r"Received: backend=None"),
     (lambda: augment.make_layer("zoom"), ValueError, r"op must be 'resize' or one of.*Received: op='zoom'"),
     (lambda: augment.make_dataset(np.zeros((4, 8, 8, 3)), np.zeros(3), augment.eval_pipeline(8)), ValueError,

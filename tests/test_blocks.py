@@ -275,19 +275,67 @@ def test_residual_block_trains_under_jit_compile():
 @pytest.mark.parametrize("make,match", [
     (lambda: VGGBlock(0, 8), r"num_convs must be a positive integer\. Received: num_convs=0"),
     (lambda: VGGBlock(2, 2.5), r"filters must be a positive integer\. Received: filters=2\.5"),
-    (lambda: NiNBlock(4, 3, padding="full"), r"padding must be 'valid' or 'same'"),
+    (lambda: NiNBlock(4, 3, padding="full"), r"padding must be one of \('valid', 'same'\)\. "
+                                             r"Received: padding='full'"),
+    (lambda: VGGBlock(2, 8, layers="torch"), r"layers must be one of \('keras', 'cnnlib'\)"),
+    (lambda: ResidualBlock(6, groups=4), r"filters must be divisible by groups"),
     (lambda: InceptionBlock(1, 1, 1, variant="v3"), r"variant must be one of"),
     (lambda: InceptionBlock(1, 1, 1, 1, variant="naive"),
      r"naive Inception block has no 1x1 reductions.*filters_pool"),
     (lambda: InceptionBlock(1, 1, 1, 1, reduce_3x3=1), r"variant='v1' needs reduce_5x5"),
-    (lambda: ResidualBlock(4, projection="yes"), r"projection must be None, True or False"),
+    (lambda: ResidualBlock(4, projection="yes"), r"projection must be one of \(None, True, False\)\. "
+                                               r"Received: projection='yes'"),
     (lambda: StochasticDepth(1.0), r"rate must be a number in \[0, 1\)\. Received: rate=1\.0"),
     (lambda: ConvNeXtBlock(layer_scale_init_value=-1),
-     r"layer_scale_init_value must be None or a non-negative number"),
+     r"layer_scale_init_value must be None or a non-negative number\. "
+     r"Received: layer_scale_init_value=-1"),
 ])
 def test_bad_arguments_raise(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_integer_arguments_accept_numpy_integers_and_reject_bools():
+    block = VGGBlock(np.int64(2), np.int32(8))
+    assert (block.num_convs, block.filters) == (2, 8), f"got {(block.num_convs, block.filters)}"
+    assert type(block.filters) is int, f"expected a Python int, got {type(block.filters)}"
+    assert tuple(block(_x((1, 8, 8, 3))).shape) == (1, 4, 4, 8)
+    with pytest.raises(TypeError, match=r"filters must be a positive integer\. "
+                                        r"Received: filters=True"):
+        VGGBlock(2, True)
+
+
+@pytest.mark.parametrize("factory,in_shape", [(c[1], c[2]) for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_block_with_cnnlib_layers_equals_keras_layers(factory, in_shape):
+    """layers="cnnlib": same weights, same outputs and gradients, hand-written layers only."""
+    theirs = factory()
+    config = {**theirs.get_config(), "layers": "cnnlib"}
+    config.pop("name")
+    ours = theirs.__class__.from_config(config)
+    x = _x((2,) + in_shape)
+    theirs(x)
+    ours(x)
+    _randomize_bn(theirs)
+    ours.set_weights(theirs.get_weights())
+    kinds = {type(l).__module__.split(".")[0] for l in ours._flatten_layers()
+             if "Conv" in type(l).__name__ or "Pool" in type(l).__name__}
+    assert kinds == {"cnnlib"}, f"expected only cnnlib convolutions/pools, got {kinds}"
+    results = []
+    for block in (theirs, ours):
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = block(xt, training=False)
+            loss = tf.reduce_sum(y * y)
+        results.append((y.numpy(), tape.gradient(loss, [xt] + block.trainable_weights)))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-4, atol=1e-4,
+                               err_msg="output: cnnlib layers vs keras layers")
+    names = ["dL/dx"] + [w.path for w in theirs.trainable_weights]
+    for name, a, b in zip(names, results[1][1], results[0][1]):
+        scale = max(1.0, float(np.max(np.abs(b))))
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4 * scale,
+                                   err_msg=f"{name}: cnnlib layers vs keras layers")
 
 
 def test_identity_shortcut_with_changed_shape_raises():

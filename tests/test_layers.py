@@ -7,7 +7,7 @@ import tensorflow as tf
 import keras
 from hypothesis import given, settings, strategies as st
 
-from cnnlib import gradcheck, reference
+from cnnlib import geometry, gradcheck, reference
 from cnnlib import layers as L
 from cnnlib.layers import _ops
 
@@ -183,17 +183,17 @@ def test_pooling_keras_and_numpy_reference_agree(case):
         assert_close(dx, bwd(dout, cache), f"{ours.__name__} reference dx")
 
 
-@pytest.mark.parametrize("method", ["im2col", "batch_as_channel"])
+@pytest.mark.parametrize("method", ["im2col", "batch_as_channel", "patches"])
 @pytest.mark.parametrize("strides,dilation,kernel", [
     (1, 1, (3, 3)), (2, 1, (3, 3)), (3, 1, (5, 2)), (4, 1, (11, 11)), (1, 2, (3, 3)),
     (1, 3, (2, 4)), (2, 1, (1, 1)), (3, 1, (2, 2)),
 ])
 def test_both_filter_gradient_methods_match_autodiff(method, strides, dilation, kernel):
-    """The two dL/dF algorithms (chosen per shape in production) are each correct."""
+    """The three dL/dF algorithms (chosen per shape in production) are each correct."""
     rng = np.random.default_rng(strides * 10 + dilation)
     x = tf.constant(rng.normal(size=(2, 23, 17, 3)), tf.float32)
     w = tf.constant(rng.normal(size=kernel + (3, 5)), tf.float32)
-    pads = reference.resolve_padding("same", (23, 17), kernel, (strides,) * 2, (dilation,) * 2)
+    pads = geometry.resolve_padding("same", (23, 17), kernel, (strides,) * 2, (dilation,) * 2)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch([x, w])
         ours = _ops.conv2d(x, w, None, (strides,) * 2, pads, (dilation,) * 2, method)

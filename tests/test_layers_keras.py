@@ -183,18 +183,36 @@ def test_save_and_load_in_a_fresh_process(tmp_path, toy_data):
 
 # -------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("make,error,match", [
-    (lambda: L.Conv2D(4, 3, strides=0), ValueError, r"strides must be positive.*Received: strides=0"),
-    (lambda: L.Conv2D(4, 3, strides=(1, -2)), ValueError, r"strides must be positive"),
+    # Keras' own rules and messages (keras.src.utils.argument_validation, base_conv.py)
+    (lambda: L.Conv2D(4, 3, strides=0), ValueError,
+     r"The `strides` argument must be a tuple of 2 integers\. Received strides=0, "
+     r"including values \{0\} that do not satisfy `value > 0`"),
+    (lambda: L.Conv2D(4, 3, strides=(1, -2)), ValueError, r"including values \{-2\}"),
     (lambda: L.Conv2D(4, 3, strides=2, dilation_rate=2), ValueError,
-     r"strides > 1 .* dilation_rate > 1.*strides=\(2, 2\), dilation_rate=\(2, 2\)"),
-    (lambda: L.Conv2D(0, 3), ValueError, r"filters must be a positive integer.*filters=0"),
-    (lambda: L.Conv2D(4, 0), ValueError, r"kernel_size must be positive"),
-    (lambda: L.Conv2D(4, "3"), TypeError, r"kernel_size must be an int"),
+     r"`strides > 1` not supported in conjunction with `dilation_rate > 1`\. "
+     r"Received: strides=\(2, 2\) and dilation_rate=\(2, 2\)"),
+    (lambda: L.Conv2D(0, 3), ValueError,
+     r"Invalid value for argument `filters`\. Expected a strictly positive value\. "
+     r"Received filters=0\."),
+    (lambda: L.Conv2D(True, 3), ValueError, r"Received filters=True"),
+    (lambda: L.Conv2D(4, 0), ValueError, r"The `kernel_size` argument must be a tuple of 2"),
+    (lambda: L.Conv2D(4, "3"), TypeError, r"The `kernel_size` argument must be a tuple"),
+    (lambda: L.Conv2D(4, (3, 2.5)), TypeError, r"including element 2\.5 of type float"),
     (lambda: L.Conv2D(4, 3, padding="full"), ValueError, r"padding must be .*padding='full'"),
-    (lambda: L.Conv2D(4, 3, data_format="channels_first"), ValueError, r"channels_last"),
-    (lambda: L.DepthwiseConv2D(3, depth_multiplier=0), ValueError, r"depth_multiplier"),
-    (lambda: L.MaxPool2D(0), ValueError, r"pool_size must be positive"),
-    (lambda: L.AvgPool2D(2, strides=0), ValueError, r"strides must be positive"),
+    (lambda: L.Conv2D(4, 3, data_format="nhwc"), ValueError,
+     r"data_format.*\"channels_first\", \"channels_last\"\. Received: data_format='nhwc'"),
+    (lambda: L.Conv2D(5, 3, groups=0), ValueError,
+     r"The number of groups must be a positive integer\. Received: groups=0\."),
+    (lambda: L.Conv2D(5, 3, groups=2), ValueError,
+     r"filters must be evenly divisible by the number of groups\. Received: groups=2, "
+     r"filters=5\."),
+    (lambda: L.Conv2D(4, 3, lora_rank=0), ValueError,
+     r"lora_rank must be None or a positive integer\. Received: lora_rank=0"),
+    (lambda: L.DepthwiseConv2D(3, depth_multiplier=0), ValueError,
+     r"Invalid value for argument `depth_multiplier`.*Received depth_multiplier=0\."),
+    (lambda: L.MaxPool2D(0), ValueError, r"The `pool_size` argument must be a tuple of 2"),
+    (lambda: L.AvgPool2D(2, strides=0), ValueError, r"The `strides` argument must be"),
+    (lambda: L.GlobalAveragePooling2D(keepdims="yes"), TypeError, r"keepdims must be True or"),
 ])
 def test_bad_arguments(make, error, match):
     with pytest.raises(error, match=match):

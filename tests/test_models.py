@@ -285,17 +285,17 @@ def test_nin_has_no_dense_layer_and_ends_in_global_average_pooling():
 
 # -------------------------------------------------------------- small CPU variants
 SMALL = {
-    "lenet5": lambda: M.lenet5(10, (28, 28, 1), conv1_padding="same"),
-    "alexnet": lambda: M.alexnet(10, (67, 67, 3), width=0.125, fc_units=64),
-    "vgg11": lambda: M.vgg11(10, (32, 32, 3), width=0.125, fc_units=64),
-    "nin": lambda: M.nin(10, (28, 28, 1), width=0.125, first_kernel_size=3,
-                         first_strides=1),
-    "googlenet": lambda: M.googlenet(10, (32, 32, 3), width=0.125),
-    "googlenet_v2": lambda: M.googlenet(10, (32, 32, 3), width=0.0625, variant="v2"),
-    "resnet18": lambda: M.resnet18(10, (32, 32, 3), width=0.25, stem="cifar"),
-    "resnet50": lambda: M.resnet50(10, (32, 32, 3), width=0.125),
-    "convnext": lambda: M.convnext((1, 1, 2, 1), (16, 32, 64, 128), 10, (32, 32, 3),
-                                   patch_size=2, drop_path_rate=0.1, seed=0),
+    "lenet5": lambda **kw: M.lenet5(10, (28, 28, 1), conv1_padding="same", **kw),
+    "alexnet": lambda **kw: M.alexnet(10, (67, 67, 3), width=0.125, fc_units=64, **kw),
+    "vgg11": lambda **kw: M.vgg11(10, (32, 32, 3), width=0.125, fc_units=64, **kw),
+    "nin": lambda **kw: M.nin(10, (28, 28, 1), width=0.125, first_kernel_size=3,
+                              first_strides=1, **kw),
+    "googlenet": lambda **kw: M.googlenet(10, (32, 32, 3), width=0.125, **kw),
+    "googlenet_v2": lambda **kw: M.googlenet(10, (32, 32, 3), width=0.0625, variant="v2", **kw),
+    "resnet18": lambda **kw: M.resnet18(10, (32, 32, 3), width=0.25, stem="cifar", **kw),
+    "resnet50": lambda **kw: M.resnet50(10, (32, 32, 3), width=0.125, **kw),
+    "convnext": lambda **kw: M.convnext((1, 1, 2, 1), (16, 32, 64, 128), 10, (32, 32, 3),
+                                        patch_size=2, drop_path_rate=0.1, seed=0, **kw),
 }
 
 
@@ -315,6 +315,103 @@ def test_small_variant_runs_and_has_gradients(name):
     assert np.isfinite(loss.numpy()), f"expected a finite loss, got {loss}"
     missing = [w.path for w, g in zip(model.trainable_weights, grads) if g is None]
     assert not missing, f"no gradient for {missing}"
+
+
+# ------------------------------------------------ layers="cnnlib": the lecture's gradients
+def _outputs_and_gradients(model, x):
+    """Logits and d(loss)/d(weights) in inference mode (no dropout / batch statistics)."""
+    y = np.arange(len(x)) % model.output_shape[-1]
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with tf.GradientTape() as tape:
+        logits = model(x, training=False)
+        loss = loss_fn(y, logits)
+    return logits.numpy(), [g.numpy() for g in tape.gradient(loss, model.trainable_weights)]
+
+
+def _assert_same_model_both_ways(build, x=None):
+    """The keras-layer and cnnlib-layer builds, same weights: same outputs and gradients."""
+    import cnnlib.layers
+
+    keras.utils.set_random_seed(0)
+    theirs = build(layers="keras")
+    ours = build(layers="cnnlib")
+    ours.set_weights(theirs.get_weights())
+    x = _x((2,) + theirs.input_shape[1:]) if x is None else x
+    hand_written = [l for l in ours._flatten_layers()
+                    if type(l).__module__.startswith("cnnlib.layers")]
+    keras_convs = [l for l in ours._flatten_layers()
+                   if isinstance(l, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
+                                     keras.layers.MaxPooling2D, keras.layers.AveragePooling2D,
+                                     keras.layers.GlobalAveragePooling2D))]
+    assert hand_written and not keras_convs, (
+        f"esperadas só camadas do cnnlib para convolução e pooling; vieram {len(hand_written)} "
+        f"do cnnlib e estas do Keras: {[l.name for l in keras_convs]}")
+    assert M.count_flops(ours) == M.count_flops(theirs), (
+        f"FLOPs: keras {M.count_flops(theirs):,}, cnnlib {M.count_flops(ours):,}")
+    y_theirs, g_theirs = _outputs_and_gradients(theirs, x)
+    y_ours, g_ours = _outputs_and_gradients(ours, x)
+    np.testing.assert_allclose(y_ours, y_theirs, rtol=1e-4, atol=1e-4,
+                               err_msg="saída: cnnlib.layers vs keras.layers")
+    for w, a, b in zip(theirs.trainable_weights, g_ours, g_theirs):
+        scale = max(1.0, float(np.max(np.abs(b))))
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4 * scale,
+                                   err_msg=f"gradiente de {w.path}: cnnlib vs keras")
+    return ours, hand_written
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SMALL))
+def test_every_model_with_cnnlib_layers_matches_keras_layers(name):
+    build = SMALL[name]
+    _, hand_written = _assert_same_model_both_ways(build)
+    assert len(hand_written) >= 3, f"{name}: only {len(hand_written)} cnnlib layers"
+
+
+@pytest.mark.slow
+def test_resnet18_and_convnext_tiny_both_ways_same_outputs_and_gradients():
+    """Issue 15: every convolution and pooling gradient of the model is the lecture's."""
+    _assert_same_model_both_ways(
+        lambda **kw: M.resnet18(10, (32, 32, 3), width=0.125, **kw), _x((2, 32, 32, 3)))
+    ours, _ = _assert_same_model_both_ways(
+        lambda **kw: M.convnext_tiny(10, (32, 32, 3), width=1 / 12, **kw), _x((2, 32, 32, 3)))
+    assert [b for b in ours.layers if b.name == "stage3_block9"], "ConvNeXt-Tiny has 9 blocks"
+
+
+def test_integer_arguments_accept_numpy_integers_and_reject_bools():
+    labels = np.array([0, 3, 9])
+    model = M.lenet5(num_classes=labels.max() + 1)           # np.int64, as in Keras
+    assert model.output_shape == (None, 10), f"expected (None, 10), got {model.output_shape}"
+    assert M.resnet(depths=np.array([1, 1]), num_classes=np.int32(3), input_shape=(8, 8, 3),
+                    width=0.125, stem="cifar").output_shape == (None, 3)
+    with pytest.raises(TypeError, match=r"num_classes must be a positive integer\. "
+                                        r"Received: num_classes=True"):
+        M.lenet5(num_classes=True)
+    with pytest.raises(ValueError, match=r"num_classes must be a positive integer"):
+        M.lenet5(num_classes=np.float64(10))
+
+
+def test_resnext_grouped_blocks_both_ways():
+    """groups=4 on the 3x3 convolutions (ResNeXt) with cnnlib's grouped Conv2D."""
+    _assert_same_model_both_ways(
+        lambda **kw: M.resnet((1, 1), True, 5, (16, 16, 3), width=0.25, stem="cifar",
+                              groups=4, **kw), _x((2, 16, 16, 3)))
+
+
+def test_cnnlib_layer_resnext_saves_and_loads(tmp_path):
+    """layers="cnnlib" and groups survive .keras saving (block configs carry them)."""
+    import cnnlib.layers
+
+    model = M.resnet((1, 1), True, 5, (16, 16, 3), width=0.25, stem="cifar", groups=4,
+                     layers="cnnlib")
+    x = _x((2, 16, 16, 3))
+    path = tmp_path / "resnext.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded(x), model(x), rtol=1e-5, atol=1e-6,
+                               err_msg="a ResNeXt de camadas cnnlib recarregada difere")
+    convs = [l for l in loaded._flatten_layers() if isinstance(l, cnnlib.layers.Conv2D)]
+    assert convs and {l.groups for l in convs} == {1, 4}, (
+        f"esperadas convoluções cnnlib com groups 1 e 4, vieram {[l.groups for l in convs]}")
 
 
 def test_small_resnet_saves_and_loads(tmp_path):
@@ -388,7 +485,8 @@ def test_layer_flops_match_tensorflow_profiler(layer, shape):
     (lambda: M.resnet(depths=()), r"depths must be a non-empty sequence"),
     (lambda: M.convnext((1, 1), (8,)), r"depths and dims must be sequences"),
     (lambda: M.convnext_tiny(input_shape=(16, 16, 3)), r"needs images of at least 32x32"),
-    (lambda: M.googlenet(variant="v3"), r"variant must be 'v1' or 'v2'"),
+    (lambda: M.googlenet(variant="v3"), r"variant must be one of \('v1', 'v2'\)"),
+    (lambda: M.resnet18(groups=3), r"filters must be divisible by groups"),
 ])
 def test_bad_arguments_raise(make, match):
     with pytest.raises(ValueError, match=match):

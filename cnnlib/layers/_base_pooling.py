@@ -7,7 +7,11 @@ from cnnlib.layers import _ops, _utils
 
 
 class BasePooling(keras.layers.Layer):
-    """2-D pooling with a hand-written backward; ``mode`` is ``"max"`` or ``"average"``."""
+    """2-D pooling with a hand-written backward; ``mode`` is ``"max"`` or ``"average"``.
+
+    Stateless, so built at creation (as Keras' pooling layers): ``count_params()`` is 0
+    before any call. ``data_format="channels_first"`` transposes to NHWC around the op.
+    """
 
     def __init__(self, mode, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
                  **kwargs):
@@ -20,29 +24,34 @@ class BasePooling(keras.layers.Layer):
             raise ValueError(f'padding must be "valid" or "same". Received: padding={padding!r}')
         self.padding = _utils.standardize_padding(padding)
         self.data_format = _utils.standardize_data_format(data_format)
+        self._build_at_init()          # stateless: built at creation unless build is overridden
 
     def _check_shape(self, input_shape):
-        input_shape = _utils.check_rank4(input_shape, self.__class__.__name__)
-        pads = _utils.resolve(self.padding, input_shape, self.pool_size, self.strides, (1, 1))
-        _utils.check_fits(input_shape, self.pool_size, (1, 1), pads, self.__class__.__name__,
-                          "pool_size")
-        return input_shape
-
-    def build(self, input_shape):
-        self._check_shape(input_shape)
+        """Checks a shape given in the layer's layout; returns it as NHWC."""
+        received = _utils.check_rank4(input_shape, self.__class__.__name__, self.data_format)
+        nhwc = _utils.to_nhwc(received, self.data_format)
+        pads = _utils.resolve(self.padding, nhwc, self.pool_size, self.strides, (1, 1))
+        _utils.check_fits(nhwc, self.pool_size, (1, 1), pads, self.__class__.__name__,
+                          "pool_size", received)
+        return nhwc
 
     def call(self, inputs):
         x = tf.convert_to_tensor(inputs)
-        _utils.check_call_input(x, self.__class__.__name__)
-        self._check_shape(x.shape)
-        pads = _utils.resolve(self.padding, x.shape, self.pool_size, self.strides, (1, 1))
+        _utils.check_call_input(x, self.__class__.__name__, self.data_format)
+        nhwc = self._check_shape(x.shape)
+        pads = _utils.resolve(self.padding, nhwc, self.pool_size, self.strides, (1, 1))
         op = _ops.max_pool2d if self._mode == "max" else _ops.avg_pool2d
-        return op(x, self.pool_size, self.strides, pads)
+        if self.data_format == "channels_first":
+            x = tf.transpose(x, [0, 2, 3, 1])
+        out = op(x, self.pool_size, self.strides, pads)
+        if self.data_format == "channels_first":
+            out = tf.transpose(out, [0, 3, 1, 2])
+        return out
 
     def compute_output_shape(self, input_shape):
-        input_shape = self._check_shape(input_shape)
-        h, w = _utils.output_hw(input_shape, self.pool_size, self.strides, (1, 1), self.padding)
-        return (input_shape[0], h, w, input_shape[3])
+        nhwc = self._check_shape(input_shape)
+        h, w = _utils.output_hw(nhwc, self.pool_size, self.strides, (1, 1), self.padding)
+        return _utils.from_nhwc((nhwc[0], h, w, nhwc[3]), self.data_format)
 
     def get_config(self):
         config = super().get_config()

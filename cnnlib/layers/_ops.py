@@ -2,25 +2,30 @@
 
 The backward passes are the lecture's formulas, built only from TensorFlow *forward* ops
 (``conv2d``, ``depthwise_conv2d``, ``matmul``, ``pad``, ``reverse``, ``reshape``,
-``depth_to_space`` / ``space_to_depth``): no ``Conv2DBackprop*``, no ``conv2d_transpose``,
+``transpose``, ``depth_to_space``): no ``Conv2DBackprop*``, no ``conv2d_transpose``,
 no autodiff of the forward.
 
 - ``dL/dX = FullConv(rot180(F), dL/dO)``: ``dL/dO`` is zero-padded by ``K_eff - 1`` and
   cross-correlated with the rotated kernel (in/out channels swapped). With stride ``S``
   the lecture inserts ``S - 1`` zeros between the ``dL/dO`` pixels; we compute the same
-  result without the zeros by *polyphase decomposition*: the output pixels ``p = S*m + r``
-  of each phase ``r`` only see the kernel taps ``F[r::S]``, so one stride-1 convolution
-  with the ``S*S`` sub-kernels stacked as output channels, followed by ``depth_to_space``
-  (the interleaving), gives the whole gradient at 1/S^2 of the cost.
+  result without the zeros by *polyphase decomposition*: the pixels ``p = S*m + r`` of
+  ``dL/dX`` (the padded *input*, not the output) in phase ``r`` are only reached through
+  the kernel taps ``F[r::S]``, so one stride-1 convolution of ``dL/dO`` with the ``S*S``
+  rotated sub-kernels stacked as output channels, then ``depth_to_space`` (the
+  interleaving), gives the whole gradient without the S^2-fold work on inserted zeros.
 - ``dL/dF = Conv(X, dL/dO)``: a correlation of the padded input with ``dL/dO`` as kernel.
   Per shape we choose between *im2col* (one matmul per kernel tap) and *batch-as-channel*
   (one convolution where the batch axis plays the channel axis). With stride ``S`` the
-  input is split into its ``S*S`` phases (``space_to_depth``), which again turns the
-  strided correlation into stride-1 ones.
+  padded input is split into its ``S*S`` phases (a reshape and a transpose), which turns
+  the strided correlation into stride-1 ones.
 
 All functions take NHWC tensors, kernels ``(KH, KW, C_in, C_out)`` (depthwise
 ``(KH, KW, C, M)``), and *explicit* paddings ``((top, bottom), (left, right))``; the layers
-resolve ``"valid"`` / ``"same"`` with :func:`cnnlib.reference.resolve_padding`.
+resolve ``"valid"`` / ``"same"`` with :func:`cnnlib.geometry.resolve_padding`. Names:
+``dx``, ``dw``, ``db`` are only ever dL/dX, dL/dW, dL/db; dilations are ``dil_h, dil_w``.
+
+Grouped convolution (``groups > 1``, ResNeXt) runs forward as one ``tf.nn.conv2d`` with the
+grouped kernel; its backward applies the same two formulas to each group.
 """
 
 import tensorflow as tf
@@ -79,65 +84,136 @@ def _window(x, top, height, left, width):
     return x
 
 
-def _input_grad_conv(dout, kernel, strides, dilation, pads, input_hw):
-    """dL/dX = FullConv(rot180(F), dL/dO), stride by polyphase; returns (N, H, W, C_in).
-
-    ``FullConv`` pads ``dL/dO`` by ``K_eff - 1`` on each side; the rows that would land
-    on the input's padding are never computed (the pad is reduced by ``top``/``bottom``).
-    """
-    kh, kw, c_in, c_out = kernel.shape
+def _interleave_phases(y, strides, channels):
+    """``(N, L1, L2, SH*SW*C)`` (phase-major channels) -> ``(N, L1*SH, L2*SW, C)``."""
     sh, sw = strides
-    dh, dw = dilation
+    if sh == sw == 1:
+        return y
+    l1, l2 = y.shape[1], y.shape[2]
+    if sh == sw:
+        return tf.nn.depth_to_space(y, sh)
+    y = tf.transpose(tf.reshape(y, [-1, l1, l2, sh, sw, channels]), [0, 1, 3, 2, 4, 5])
+    return tf.reshape(y, [-1, l1 * sh, l2 * sw, channels])
+
+
+def _polyphase_input_grad(dout, kernel, strides, dilation, pads, input_hw, channels, correlate):
+    """dL/dX = FullConv(rot180(F), dL/dO), stride by polyphase; returns (N, H, W, channels).
+
+    Shared by the full and the depthwise convolution, which differ only in ``correlate(
+    dout, kernel, strides, dilation, pads)``: the stride-1 correlation of ``dL/dO``
+    (zero-padded by ``pads``) with the rotated phase kernels of ``kernel``, output
+    channels ordered ``(SH, SW, channels)``.
+
+    ``FullConv`` pads ``dL/dO`` by ``K_eff - 1`` on each side (``K_eff`` of the phase
+    kernels ``ceil(K / S)`` taps); with stride 1 the rows that would land on the input's
+    padding are not computed (the pad is reduced by ``top``/``bottom``), otherwise the
+    interleaved phases are cut to the input's window.
+    """
+    kh, kw = kernel.shape[0], kernel.shape[1]
+    sh, sw = strides
+    dil_h, dil_w = dilation
     (top, bottom), (left, right) = pads
     height, width = input_hw
+    reach_h = dil_h * (_ceil_div(kh, sh) - 1)
+    reach_w = dil_w * (_ceil_div(kw, sw) - 1)
     if sh == sw == 1:
-        rotated = tf.transpose(tf.reverse(kernel, axis=[0, 1]), [0, 1, 3, 2])  # (KH, KW, C_out, C_in)
-        reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)
-        full_pads = ((reach_h - top, reach_h - bottom), (reach_w - left, reach_w - right))
-        if min(min(p) for p in full_pads) >= 0:                   # the usual case: no crop
-            return tf.nn.conv2d(dout, rotated, 1, _explicit(full_pads), dilations=[dh, dw])
-        full_pads = ((reach_h, reach_h), (reach_w, reach_w))
-        dxp = tf.nn.conv2d(dout, rotated, 1, _explicit(full_pads), dilations=[dh, dw])
-        return _window(dxp, top, height, left, width)
+        exact = ((reach_h - top, reach_h - bottom), (reach_w - left, reach_w - right))
+        if min(min(p) for p in exact) >= 0:                       # the usual case: no crop
+            return correlate(dout, kernel, strides, dilation, exact)
+    y = correlate(dout, kernel, strides, dilation, ((reach_h, reach_h), (reach_w, reach_w)))
+    return _window(_interleave_phases(y, strides, channels), top, height, left, width)
+
+
+def _correlate_conv(dout, kernel, strides, dilation, pads):
+    """:func:`_polyphase_input_grad`'s correlation for a full convolution."""
+    kh, kw, c_in, c_out = kernel.shape
+    sh, sw = strides
     ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
-    l1, l2 = dout.shape[1] + ka - 1, dout.shape[2] + kb - 1
     if ka * kb * sh * sw <= 1.3 * kh * kw:
         # All S*S phase kernels (zero-padded to KA x KB) in one convolution.
         phases = _phase_kernel(kernel, strides)                   # (KA, KB, C_in, SH, SW, C_out)
-        phases = tf.reshape(tf.transpose(phases, [0, 1, 5, 3, 4, 2]), [ka, kb, c_out, sh * sw * c_in])
-        y = tf.nn.conv2d(dout, phases, 1, _explicit(((ka - 1, ka - 1), (kb - 1, kb - 1))))
-    else:
-        # One convolution per phase with its exact sub-kernel F[r::SH, q::SW] (no zero taps).
-        outputs = []
-        for r in range(sh):
-            for q in range(sw):
-                sub = kernel[r::sh, q::sw]
-                kr, kq = sub.shape[0], sub.shape[1]
-                if kr == 0 or kq == 0:                            # a phase no tap reaches
-                    outputs.append(tf.zeros_like(dout[:, :1, :1, :1]) * tf.zeros([1, l1, l2, c_in], dout.dtype))
-                    continue
-                rotated = tf.transpose(tf.reverse(sub, axis=[0, 1]), [0, 1, 3, 2])
-                outputs.append(tf.nn.conv2d(                        # (N, L1, L2, C_in)
-                    dout, rotated, 1, _explicit(((kr - 1, ka - 1), (kq - 1, kb - 1)))))
-        y = tf.concat(outputs, axis=-1)                           # (N, L1, L2, SH*SW*C_in)
-    if sh == sw:                                                   # interleave the phases
-        dxp = tf.nn.depth_to_space(y, sh)
-    else:
-        y = tf.transpose(tf.reshape(y, [-1, l1, l2, sh, sw, c_in]), [0, 1, 3, 2, 4, 5])
-        dxp = tf.reshape(y, [-1, l1 * sh, l2 * sw, c_in])
-    return _window(dxp, top, height, left, width)
+        phases = tf.reshape(tf.transpose(phases, [0, 1, 5, 3, 4, 2]),
+                            [ka, kb, c_out, sh * sw * c_in])
+        return tf.nn.conv2d(dout, phases, 1, _explicit(pads), dilations=list(dilation))
+    # One convolution per phase with its exact sub-kernel F[r::SH, q::SW] (no zero taps);
+    # here dilation is 1 (stride > 1) and ``pads`` is the full reach ``(KA-1, KB-1)``.
+    (top, bottom), (left, right) = pads
+    l1 = dout.shape[1] + top + bottom - ka + 1
+    l2 = dout.shape[2] + left + right - kb + 1
+    outputs = []
+    for r in range(sh):
+        for q in range(sw):
+            sub = kernel[r::sh, q::sw]
+            kr, kq = sub.shape[0], sub.shape[1]
+            if kr == 0 or kq == 0:                                # a phase no tap reaches
+                outputs.append(tf.zeros_like(dout[:, :1, :1, :1])
+                               * tf.zeros([1, l1, l2, c_in], dout.dtype))
+                continue
+            rotated = tf.transpose(tf.reverse(sub, axis=[0, 1]), [0, 1, 3, 2])
+            sub_pads = ((top - (ka - kr), bottom), (left - (kb - kq), right))
+            outputs.append(tf.nn.conv2d(dout, rotated, 1, _explicit(sub_pads)))
+    return tf.concat(outputs, axis=-1)                            # (N, L1, L2, SH*SW*C_in)
+
+
+def _depthwise_forward(x, kernel, strides, pads, dilation):
+    """tf.nn.depthwise_conv2d on the zero-padded input. (Its explicit-padding form aborts
+    in TF 2.21's oneDNN graph rewrite, so the pad is a separate op.)"""
+    return tf.nn.depthwise_conv2d(_pad_nhwc(x, pads), kernel, [1, strides[0], strides[1], 1],
+                                  "VALID", dilations=list(dilation))
+
+
+def _correlate_depthwise(dout, kernel, strides, dilation, pads):
+    """:func:`_polyphase_input_grad`'s correlation for a depthwise convolution."""
+    kh, kw, c, m = kernel.shape
+    sh, sw = strides
+    ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
+    phases = _phase_kernel(kernel, strides)                       # (KA, KB, C, SH, SW, M)
+    phases = tf.reshape(tf.transpose(phases, [0, 1, 2, 5, 3, 4]), [ka, kb, c * m, sh * sw])
+    y = _depthwise_forward(dout, phases, (1, 1), pads, dilation)  # channels (C, M, SH, SW)
+    l1, l2 = y.shape[1], y.shape[2]
+    if m > 1:                                                     # each x channel feeds M outputs
+        y = tf.reduce_sum(tf.reshape(y, [-1, l1, l2, c, m, sh * sw]), axis=4)
+    if sh * sw == 1:
+        return tf.reshape(y, [-1, l1, l2, c])
+    y = tf.transpose(tf.reshape(y, [-1, l1, l2, c, sh * sw]), [0, 1, 2, 4, 3])
+    return tf.reshape(y, [-1, l1, l2, sh * sw * c])               # channels (SH, SW, C)
 
 
 def _choose_filter_grad_method(xp_shape, dout_shape, kernel_hw):
     """Pick the faster way to compute dL/dF for one shape (see benchmarks/conv_gradient.py).
 
     Few input channels with many taps (LeNet conv1, AlexNet conv1) make each per-tap
-    matmul too thin: there one batch-as-channel convolution wins.
+    matmul too thin: there one batch-as-channel convolution wins. Small feature maps
+    (ResNet's 8x8 and 4x4 stages) waste most of the shifted-rows im2col on the padding
+    border (a 4x4 map padded to 6x6 computes 36 rows for 16 outputs): there the explicit
+    patch matrix, one matmul, wins while it stays small.
     """
     kh, kw = kernel_hw
     if xp_shape[3] < 8 and kh * kw > 9:
         return "batch_as_channel"
+    n, ho, wo = dout_shape[0], dout_shape[1], dout_shape[2]
+    if (kh * kw > 1 and None not in (n, ho, wo) and ho * wo < 256
+            and n * ho * wo * kh * kw * xp_shape[3] * 4 <= _PATCH_BYTES):
+        return "patches"
     return "im2col"
+
+
+_PATCH_BYTES = 64 << 20     # largest explicit patch matrix (float32) for "patches"
+
+
+def _filter_grad_patches(xp, dout, kernel_hw, strides, dilation):
+    """dL/dF = Patches(Xp)^T @ dL/dO: the textbook im2col, one matmul.
+
+    ``tf.image.extract_patches`` (a forward op) lays every receptive field of the padded
+    input out as a row ``(KH*KW*C_in)``, in the same ``(a, b, c)`` order as the kernel.
+    """
+    kh, kw = kernel_hw
+    c_in, c_out = xp.shape[3], dout.shape[3]
+    patches = tf.image.extract_patches(xp, [1, kh, kw, 1], [1, *strides, 1],
+                                       [1, *dilation, 1], "VALID")
+    patches = tf.reshape(patches, [-1, kh * kw * c_in])
+    dw = tf.matmul(patches, tf.reshape(dout, [-1, c_out]), transpose_a=True)
+    return tf.reshape(dw, [kh, kw, c_in, c_out])
 
 
 _CHUNK_BYTES = 1 << 20      # rows of X and dL/dO processed together (fits in cache)
@@ -147,7 +223,7 @@ def _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation):
     """dL/dF by im2col without copies, in cache-sized chunks of images (see _filter_grad_conv)."""
     kh, kw = kernel_hw
     sh, sw = strides
-    dh, dw = dilation
+    dil_h, dil_w = dilation
     c_in, c_out = xp.shape[3], dout.shape[3]
     h_out, w_out = dout.shape[1], dout.shape[2]
     if sh == sw == 1:
@@ -163,7 +239,7 @@ def _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation):
         for a in range(kh):
             for b in range(kw):
                 if sh == sw == 1:
-                    phase, shift = 0, a * dh * wp + b * dw
+                    phase, shift = 0, a * dil_h * wp + b * dil_w
                 else:
                     phase, shift = (a % sh) * sw + b % sw, (a // sh) * wp + b // sw
                 taps.append(tf.matmul(x_rows[phase, shift:], g[:rows - shift], transpose_a=True))
@@ -200,7 +276,8 @@ def _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation):
 def _filter_grad_conv(xp, dout, kernel_hw, strides, dilation, method=None):
     """dL/dF = Conv(Xp, dL/dO) for a full conv; returns (KH, KW, C_in, C_out).
 
-    ``method``: ``"im2col"``, ``"batch_as_channel"`` or None (chosen per shape).
+    ``method``: ``"im2col"``, ``"batch_as_channel"``, ``"patches"`` or None (chosen per
+    shape, see :func:`_choose_filter_grad_method`).
 
     im2col without the copies: with ``Xp`` (one stride phase of it) flattened to rows
     ``(N*Hp*Wp, C_in)`` and ``dL/dO`` zero-padded to ``(N, Hp, Wp, C_out)`` and flattened,
@@ -212,14 +289,16 @@ def _filter_grad_conv(xp, dout, kernel_hw, strides, dilation, method=None):
     """
     kh, kw = kernel_hw
     sh, sw = strides
-    dh, dw = dilation
+    dil_h, dil_w = dilation
     c_in, c_out = xp.shape[3], dout.shape[3]
     h_out, w_out = dout.shape[1], dout.shape[2]
     method = method or _choose_filter_grad_method(xp.shape, dout.shape, kernel_hw)
-    if method not in ("im2col", "batch_as_channel"):
-        raise ValueError('method must be "im2col", "batch_as_channel" or None. '
+    if method not in ("im2col", "batch_as_channel", "patches"):
+        raise ValueError('method must be "im2col", "batch_as_channel", "patches" or None. '
                          f"Received: method={method!r}")
     ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
+    if method == "patches":
+        return _filter_grad_patches(xp, dout, kernel_hw, strides, dilation)
     if method == "im2col":
         return _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation)
     if sh == sw == 1:
@@ -234,7 +313,7 @@ def _filter_grad_conv(xp, dout, kernel_hw, strides, dilation, method=None):
     kt = tf.transpose(dout, [1, 2, 0, 3])                         # (Ho, Wo, N, C_out)
     xt = tf.transpose(phases, [0, 1, 5, 3, 4, 2])                 # (SH, SW, C_in, hp, wp, N)
     xt = tf.reshape(xt, [sh * sw * c_in, hp, wp, -1])
-    dwt = tf.nn.conv2d(xt, kt, [dh, dw], "VALID")                 # (SH*SW*C_in, >=KA, >=KB, C_out)
+    dwt = tf.nn.conv2d(xt, kt, [dil_h, dil_w], "VALID")                 # (SH*SW*C_in, >=KA, >=KB, C_out)
     dwt = tf.reshape(dwt[:, :ka, :kb], [sh, sw, c_in, ka, kb, c_out])
     dwt = tf.reshape(tf.transpose(dwt, [3, 0, 4, 1, 2, 5]), [ka * sh, kb * sw, c_in, c_out])
     return dwt[:kh, :kw]
@@ -242,34 +321,46 @@ def _filter_grad_conv(xp, dout, kernel_hw, strides, dilation, method=None):
 
 def conv2d(x, kernel, bias=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1),
            filter_grad_method=None):
-    """Cross-correlation with a hand-written gradient.
+    """Cross-correlation with a hand-written gradient (grouped when ``C_in > kernel's``).
 
     Args:
         x: ``(N, H, W, C_in)`` float tensor (static H, W).
-        kernel: ``(KH, KW, C_in, C_out)``.
+        kernel: ``(KH, KW, C_in / G, C_out)``: ``G = C_in / kernel.shape[2]`` groups, each
+            mapping its ``C_in / G`` input channels to ``C_out / G`` output channels.
         bias: ``(C_out,)`` or None.
         strides, dilation: pairs of ints (not both > 1).
         pads: ``((top, bottom), (left, right))``.
-        filter_grad_method: ``"im2col"``, ``"batch_as_channel"`` or None (per shape).
+        filter_grad_method: ``"im2col"``, ``"batch_as_channel"``, ``"patches"`` or None
+            (per shape).
 
     Returns:
         ``(N, H_out, W_out, C_out)``, ``H_out = (H + top + bottom - DH(KH-1) - 1) // SH + 1``.
     """
     strides, dilation = tuple(strides), tuple(dilation)
-    kh, kw = kernel.shape[0], kernel.shape[1]
+    kh, kw, group_in, c_out = kernel.shape
+    groups = x.shape[-1] // group_in
 
-    (top, bottom), (left, right) = pads
-    explicit = [[0, 0], [top, bottom], [left, right], [0, 0]]
+    def grad_one_group(x, kernel, dout):
+        dx = _polyphase_input_grad(dout, kernel, strides, dilation, pads, x.shape[1:3],
+                                   kernel.shape[2], _correlate_conv)
+        dw = _filter_grad_conv(_pad_nhwc(x, pads), dout, (kh, kw), strides, dilation,
+                               filter_grad_method)
+        return dx, dw
 
     def forward(x, kernel, *bias):
-        out = tf.nn.conv2d(x, kernel, strides, explicit, dilations=dilation)
+        out = tf.nn.conv2d(x, kernel, strides, _explicit(pads), dilations=dilation)
         if bias:
             out = tf.nn.bias_add(out, bias[0])
 
         def grad(dout):
-            dx = _input_grad_conv(dout, kernel, strides, dilation, pads, x.shape[1:3])
-            dw = _filter_grad_conv(_pad_nhwc(x, pads), dout, (kh, kw), strides, dilation,
-                                   filter_grad_method)
+            if groups == 1:
+                dx, dw = grad_one_group(x, kernel, dout)
+            else:                                   # the same formulas, group by group
+                per_group = [grad_one_group(xg, kg, dg) for xg, kg, dg in zip(
+                    tf.split(x, groups, axis=-1), tf.split(kernel, groups, axis=-1),
+                    tf.split(dout, groups, axis=-1))]
+                dx = tf.concat([g[0] for g in per_group], axis=-1)
+                dw = tf.concat([g[1] for g in per_group], axis=-1)
             if bias:
                 return dx, dw, tf.reduce_sum(dout, axis=[0, 1, 2])
             return dx, dw
@@ -289,7 +380,7 @@ def _filter_grad_depthwise(xp, dout, kernel_shape, strides, dilation):
     """
     kh, kw, c, m = kernel_shape
     sh, sw = strides
-    dh, dw = dilation
+    dil_h, dil_w = dilation
     h_out, w_out = dout.shape[1], dout.shape[2]
     ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
     if sh == sw == 1:
@@ -302,10 +393,13 @@ def _filter_grad_depthwise(xp, dout, kernel_shape, strides, dilation):
     xt = tf.reshape(tf.transpose(phases, [0, 2, 3, 1, 4]), [sh * sw, hp, wp, -1])  # (P, hp, wp, N*C)
     kt = tf.transpose(tf.reshape(dout, [-1, h_out, w_out, c, m]), [1, 2, 0, 3, 4])
     kt = tf.reshape(kt, [h_out, w_out, -1, m])                    # (Ho, Wo, N*C, M)
-    if dh == dw:
-        y = tf.nn.depthwise_conv2d(xt, kt, [1, dh, dh, 1], "VALID")
-    else:                                   # unequal strides are not supported: subsample
-        y = tf.nn.depthwise_conv2d(xt, kt, [1, 1, 1, 1], "VALID")[:, ::dh, ::dw]
+    # The kernel's dilation is the *stride* of this correlation (tap a reads Xp[a * D]).
+    # tf.nn.depthwise_conv2d only takes equal strides along H and W: with unequal
+    # dilations, correlate at stride 1 and subsample.
+    if dil_h == dil_w:
+        y = tf.nn.depthwise_conv2d(xt, kt, [1, dil_h, dil_h, 1], "VALID")
+    else:
+        y = tf.nn.depthwise_conv2d(xt, kt, [1, 1, 1, 1], "VALID")[:, ::dil_h, ::dil_w]
     y = tf.reshape(y[:, :ka, :kb], [sh, sw, ka, kb, -1, c, m])
     y = tf.reduce_sum(y, axis=4)                                  # sum over the batch
     y = tf.reshape(tf.transpose(y, [2, 0, 3, 1, 4, 5]), [ka * sh, kb * sw, c, m])
@@ -324,48 +418,20 @@ def depthwise_conv2d(x, kernel, bias=None, strides=(1, 1), pads=((0, 0), (0, 0))
     """
     strides, dilation = tuple(strides), tuple(dilation)
     kh, kw, c, m = kernel.shape
-    sh, sw = strides
-    dh, dw_ = dilation
-
-    def depthwise(x, kernel, stride, pads_):
-        """tf.nn.depthwise_conv2d on the zero-padded input. (Its explicit-padding form
-        aborts in TF 2.21's oneDNN graph rewrite, so the pad is a separate op.)"""
-        return tf.nn.depthwise_conv2d(_pad_nhwc(x, pads_), kernel, [1, stride[0], stride[1], 1],
-                                      "VALID", dilations=dilation)
 
     def forward(x, kernel, *bias):
-        out = depthwise(x, kernel, strides, pads)
+        out = _depthwise_forward(x, kernel, strides, pads, dilation)
         if bias:
             out = tf.nn.bias_add(out, bias[0])
 
         def grad(dout):
-            xp = _pad_nhwc(x, pads)
-            dw = _filter_grad_depthwise(xp, dout, (kh, kw, c, m), strides, dilation)
-            db = tf.reduce_sum(dout, axis=[0, 1, 2])
-            (top, bottom), (left, right) = pads
-            reach_h, reach_w = dh * (kh - 1), dw_ * (kw - 1)
-            full_pads = ((reach_h - top, reach_h - bottom), (reach_w - left, reach_w - right))
-            if sh == sw == 1 and min(min(p) for p in full_pads) >= 0:
-                # dL/dX = FullConv(rot180(F), dL/dO) channel by channel, no crop needed.
-                rotated = tf.reshape(tf.reverse(kernel, axis=[0, 1]), [kh, kw, c * m, 1])
-                dx = depthwise(dout, rotated, (1, 1), full_pads)
-                if m > 1:
-                    dx = tf.reduce_sum(tf.reshape(dx, [-1, x.shape[1], x.shape[2], c, m]), axis=4)
-                return (dx, dw, db) if bias else (dx, dw)
-            hp, wp = xp.shape[1], xp.shape[2]
-            # dL/dX = FullConv(rot180(F), dL/dO) channel by channel; stride by polyphase.
-            ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
-            phases = _phase_kernel(kernel, strides)                 # (KA, KB, C, SH, SW, M)
-            phases = tf.reshape(tf.transpose(phases, [0, 1, 2, 5, 3, 4]), [ka, kb, c * m, sh * sw])
-            ra, rb = dh * (ka - 1), dw_ * (kb - 1)
-            full = _pad_nhwc(dout, ((ra, ra), (rb, rb)))
-            y = tf.nn.depthwise_conv2d(full, phases, [1, 1, 1, 1], "VALID", dilations=dilation)
-            l1, l2 = y.shape[1], y.shape[2]
-            y = tf.reduce_sum(tf.reshape(y, [-1, l1, l2, c, m, sh, sw]), axis=4)
-            y = tf.transpose(y, [0, 1, 4, 2, 5, 3])                 # (N, L1, SH, L2, SW, C)
-            dxp = _fit_rows_cols(tf.reshape(y, [-1, l1 * sh, l2 * sw, c]), hp, wp)
-            dx = dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
-            return (dx, dw, db) if bias else (dx, dw)
+            dx = _polyphase_input_grad(dout, kernel, strides, dilation, pads, x.shape[1:3], c,
+                                       _correlate_depthwise)
+            dw = _filter_grad_depthwise(_pad_nhwc(x, pads), dout, (kh, kw, c, m), strides,
+                                        dilation)
+            if bias:
+                return dx, dw, tf.reduce_sum(dout, axis=[0, 1, 2])
+            return dx, dw
 
         return out, grad
 

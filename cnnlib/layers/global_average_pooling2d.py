@@ -3,24 +3,26 @@
 import keras
 import tensorflow as tf
 
+from cnnlib import validation
 from cnnlib.layers import _ops, _utils
 
 
 @keras.saving.register_keras_serializable(package="cnnlib")
 class GlobalAveragePooling2D(keras.layers.Layer):
-    """Global average pooling, like ``keras.layers.GlobalAveragePooling2D``, channels_last.
+    """Global average pooling, a drop-in for ``keras.layers.GlobalAveragePooling2D``.
 
-    Backward: ``dL/dX[n, i, j, c] = dL/dO[n, c] / (H * W)``.
+    Backward: ``dL/dX[n, i, j, c] = dL/dO[n, c] / (H * W)``. Stateless, so built at
+    creation (as Keras).
 
     Args:
-        data_format: None or ``"channels_last"``.
+        data_format: ``"channels_last"``, ``"channels_first"`` or None (Keras' default).
         keepdims: keep the spatial axes as size 1.
 
     Input shape:
-        ``(batch, H, W, C)``.
+        ``(batch, H, W, C)`` (``(batch, C, H, W)`` channels_first).
 
     Output shape:
-        ``(batch, C)``, or ``(batch, 1, 1, C)`` with ``keepdims=True``.
+        ``(batch, C)``, or ``(batch, 1, 1, C)`` (``(batch, C, 1, 1)``) with ``keepdims``.
 
     Example:
         >>> import numpy as np
@@ -31,21 +33,25 @@ class GlobalAveragePooling2D(keras.layers.Layer):
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.data_format = _utils.standardize_data_format(data_format)
-        self.keepdims = bool(keepdims)
-
-    def build(self, input_shape):
-        _utils.check_rank4(input_shape, "GlobalAveragePooling2D")
+        self.keepdims = validation.check_bool(keepdims, "keepdims")
+        self._build_at_init()          # stateless: built at creation unless build is overridden
 
     def call(self, inputs):
         x = tf.convert_to_tensor(inputs)
-        _utils.check_call_input(x, "GlobalAveragePooling2D")
-        return _ops.global_average_pool2d(x, self.keepdims)
+        _utils.check_call_input(x, "GlobalAveragePooling2D", self.data_format)
+        if self.data_format == "channels_first":
+            x = tf.transpose(x, [0, 2, 3, 1])
+        out = _ops.global_average_pool2d(x, self.keepdims)
+        if self.data_format == "channels_first" and self.keepdims:
+            out = tf.transpose(out, [0, 3, 1, 2])
+        return out
 
     def compute_output_shape(self, input_shape):
-        input_shape = _utils.check_rank4(input_shape, "GlobalAveragePooling2D")
+        input_shape = _utils.check_rank4(input_shape, "GlobalAveragePooling2D", self.data_format)
+        n, _, _, c = _utils.to_nhwc(input_shape, self.data_format)
         if self.keepdims:
-            return (input_shape[0], 1, 1, input_shape[3])
-        return (input_shape[0], input_shape[3])
+            return _utils.from_nhwc((n, 1, 1, c), self.data_format)
+        return (n, c)
 
     def get_config(self):
         config = super().get_config()

@@ -1,35 +1,39 @@
-"""Argument checks and small helpers shared by the model builders."""
+"""Argument checks (rules from :mod:`cnnlib.validation`) and helpers of the model builders."""
 
 import keras
 
+from cnnlib import validation
+from cnnlib.blocks import LAYER_SOURCES, layer_module  # noqa: F401  (re-exported)
+
 
 def check_num_classes(num_classes):
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer. "
-                         f"Received: num_classes={num_classes!r}")
-    return num_classes
+    """A positive integer (``np.int64`` too, e.g. ``y.max() + 1``) -> int."""
+    return validation.check_integer(num_classes, "num_classes", minimum=1)
+
+
+def check_layers(layers):
+    """``"keras"`` or ``"cnnlib"``: where the convolutions and poolings come from."""
+    return validation.check_one_of(layers, LAYER_SOURCES, "layers")
 
 
 def check_input_shape(input_shape, min_size=1, model="model"):
     """input_shape must be (height, width, channels), positive ints, each side >= min_size."""
     ok = (isinstance(input_shape, (tuple, list)) and len(input_shape) == 3
-          and all(isinstance(d, int) and not isinstance(d, bool) and d > 0
-                  for d in input_shape))
+          and all(validation.is_integer(d) and d > 0 for d in input_shape))
     if not ok:
         raise ValueError("input_shape must be (height, width, channels) with positive "
                          f"integers. Received: input_shape={input_shape!r}")
+    input_shape = tuple(int(d) for d in input_shape)
     if min(input_shape[:2]) < min_size:
         raise ValueError(f"{model} needs images of at least {min_size}x{min_size} pixels "
                          f"(its convolutions and poolings shrink them). "
                          f"Received: input_shape={tuple(input_shape)}")
-    return tuple(input_shape)
+    return input_shape
 
 
 def check_width(width):
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
-        raise ValueError(f"width must be a positive number (a channel multiplier). "
-                         f"Received: width={width!r}")
-    return float(width)
+    """A positive number (a channel multiplier) -> float."""
+    return validation.check_number(width, "width", minimum=0, low_open=True)
 
 
 def scaled(channels, width):

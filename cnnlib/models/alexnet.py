@@ -2,15 +2,16 @@
 
 import keras
 
-from cnnlib.models._common import (check_input_shape, check_num_classes, check_width,
-                                   head, min_input_size, scaled)
+from cnnlib import validation
+from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
+                                   check_width, head, layer_module, min_input_size, scaled)
 
 _OPS = [(11, 4, "valid"), (3, 2, "valid"), (5, 1, "same"), (3, 2, "valid"),
         (3, 1, "same"), (3, 1, "same"), (3, 1, "same"), (3, 2, "valid")]
 
 
 def alexnet(num_classes=1000, input_shape=(224, 224, 3), width=1.0, fc_units=4096,
-            dropout=0.5, classifier_activation=None):
+            dropout=0.5, classifier_activation=None, layers="keras"):
     """AlexNet without the two-GPU split, as the lecture's (d2l) table.
 
     conv 11x11/4 (96) -> max pool 3/2 -> conv 5x5 (256) -> max pool 3/2 -> conv 3x3 (384)
@@ -24,6 +25,8 @@ def alexnet(num_classes=1000, input_shape=(224, 224, 3), width=1.0, fc_units=409
         width: multiplier of the conv channels (0.25 for a small CPU variant).
         fc_units: units of the two hidden dense layers. dropout: their dropout rate.
         classifier_activation: None for logits (default) or "softmax".
+        layers: "keras" or "cnnlib" (convolutions and poolings with hand-written
+            gradients).
 
     Returns:
         ``keras.Model`` ``(batch, *input_shape) -> (batch, num_classes)``.
@@ -31,19 +34,22 @@ def alexnet(num_classes=1000, input_shape=(224, 224, 3), width=1.0, fc_units=409
     Raises:
         ValueError: bad argument (named in the message with what was received).
     """
-    check_num_classes(num_classes)
-    check_input_shape(input_shape, min_input_size(_OPS), "alexnet")
+    num_classes = check_num_classes(num_classes)
+    input_shape = check_input_shape(input_shape, min_input_size(_OPS), "alexnet")
     width = check_width(width)
-    conv = keras.layers.Conv2D
+    fc_units = validation.check_integer(fc_units, "fc_units", minimum=1)
+    dropout = validation.check_number(dropout, "dropout", 0, 1, high_open=True)
+    lib = layer_module(check_layers(layers))
+    conv = lib.Conv2D
     inputs = keras.Input(input_shape, name="image")
     x = conv(scaled(96, width), 11, strides=4, activation="relu", name="conv1")(inputs)
-    x = keras.layers.MaxPooling2D(3, 2, name="pool1")(x)
+    x = lib.MaxPooling2D(3, 2, name="pool1")(x)
     x = conv(scaled(256, width), 5, padding="same", activation="relu", name="conv2")(x)
-    x = keras.layers.MaxPooling2D(3, 2, name="pool2")(x)
+    x = lib.MaxPooling2D(3, 2, name="pool2")(x)
     x = conv(scaled(384, width), 3, padding="same", activation="relu", name="conv3")(x)
     x = conv(scaled(384, width), 3, padding="same", activation="relu", name="conv4")(x)
     x = conv(scaled(256, width), 3, padding="same", activation="relu", name="conv5")(x)
-    x = keras.layers.MaxPooling2D(3, 2, name="pool3")(x)
+    x = lib.MaxPooling2D(3, 2, name="pool3")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(fc_units, activation="relu", name="dense1")(x)
     x = keras.layers.Dropout(dropout, name="dropout1")(x)

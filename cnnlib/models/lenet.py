@@ -2,27 +2,9 @@
 
 import keras
 
-from cnnlib.models._common import (check_input_shape, check_num_classes,
-                                   min_input_size)
-
-_LAYER_SOURCES = ("keras", "cnnlib")
-
-
-def _layer_classes(source, pooling):
-    """Conv2D and pooling classes from keras.layers or (lazily) cnnlib.layers."""
-    if source == "keras":
-        pool = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
-        return keras.layers.Conv2D, pool
-    import cnnlib.layers as cnn_layers  # resolved here: cnnlib.layers may be imported late
-
-    names = ("MaxPool2D", "MaxPooling2D") if pooling == "max" else (
-        "AvgPool2D", "AveragePooling2D")
-    pool = next((getattr(cnn_layers, n) for n in names if hasattr(cnn_layers, n)), None)
-    conv = getattr(cnn_layers, "Conv2D", None)
-    if conv is None or pool is None:
-        raise ValueError(f"layers='cnnlib' needs cnnlib.layers.Conv2D and {names[0]}, "
-                         f"which this cnnlib does not provide. Received: layers={source!r}")
-    return conv, pool
+from cnnlib import validation
+from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
+                                   layer_module, min_input_size)
 
 
 def lenet5(num_classes=10, input_shape=(32, 32, 1), activation="relu", pooling="max",
@@ -55,17 +37,14 @@ def lenet5(num_classes=10, input_shape=(32, 32, 1), activation="relu", pooling="
         >>> lenet5().count_params()
         61706
     """
-    check_num_classes(num_classes)
-    if layers not in _LAYER_SOURCES:
-        raise ValueError(f"layers must be one of {_LAYER_SOURCES}. Received: layers={layers!r}")
-    if pooling not in ("max", "avg"):
-        raise ValueError(f"pooling must be 'max' or 'avg'. Received: pooling={pooling!r}")
-    if conv1_padding not in ("valid", "same"):
-        raise ValueError("conv1_padding must be 'valid' or 'same'. "
-                         f"Received: conv1_padding={conv1_padding!r}")
+    num_classes = check_num_classes(num_classes)
+    lib = layer_module(check_layers(layers))
+    pooling = validation.check_one_of(pooling, ("max", "avg"), "pooling")
+    conv1_padding = validation.check_one_of(conv1_padding, ("valid", "same"), "conv1_padding")
     ops = [(5, 1, conv1_padding), (2, 2, "valid"), (5, 1, "valid"), (2, 2, "valid")]
     check_input_shape(input_shape, min_input_size(ops), "lenet5")
-    Conv, Pool = _layer_classes(layers, pooling)
+    Conv = lib.Conv2D
+    Pool = lib.MaxPooling2D if pooling == "max" else lib.AveragePooling2D
     act = keras.activations.get(activation)
 
     inputs = keras.Input(input_shape, name="image")

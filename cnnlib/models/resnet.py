@@ -2,9 +2,10 @@
 
 import keras
 
+from cnnlib import validation
 from cnnlib.blocks import ResidualBlock
-from cnnlib.models._common import (check_input_shape, check_num_classes, check_width,
-                                   head, scaled)
+from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
+                                   check_width, head, layer_module, scaled)
 
 #: depth: (blocks per stage, bottleneck), table 1 of the paper.
 RESNET_CONFIGS = {18: ((2, 2, 2, 2), False), 34: ((3, 4, 6, 3), False),
@@ -16,7 +17,8 @@ _STEMS = ("imagenet", "cifar")
 
 def resnet(depths=(2, 2, 2, 2), bottleneck=False, num_classes=1000,
            input_shape=(224, 224, 3), width=1.0, use_bias=True, stem="imagenet",
-           stride_in_3x3=False, classifier_activation=None, name="resnet"):
+           stride_in_3x3=False, classifier_activation=None, name="resnet", groups=1,
+           layers="keras"):
     """ResNet: stem, four stages of :class:`~cnnlib.blocks.ResidualBlock` s with 64, 128,
     256, 512 filters (times ``width``), global average pooling, dense.
 
@@ -40,41 +42,47 @@ def resnet(depths=(2, 2, 2, 2), bottleneck=False, num_classes=1000,
             pooling: for 32x32 images).
         stride_in_3x3: ResNet "v1.5" (stride on the bottleneck's 3x3).
         classifier_activation: None for logits (default) or "softmax".
+        groups: groups of every block's 3x3 convolution (ResNeXt: ``bottleneck=True``,
+            ``groups=32``); the stage's filters must be divisible by it.
+        layers: "keras" or "cnnlib": every convolution and pooling with the lecture's
+            hand-written gradients (BatchNorm, ReLU and the dense head stay Keras').
 
     Returns:
         ``keras.Model`` ``(batch, *input_shape) -> (batch, num_classes)``.
     """
-    check_num_classes(num_classes)
-    check_input_shape(input_shape, 1, name)
+    num_classes = check_num_classes(num_classes)
+    input_shape = check_input_shape(input_shape, 1, name)
     width = check_width(width)
-    if (not isinstance(depths, (tuple, list)) or len(depths) == 0
-            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
-                       for n in depths)):
+    try:
+        depths = validation.check_int_sequence(depths, "depths")
+    except ValueError:
         raise ValueError(f"depths must be a non-empty sequence of positive integers. "
-                         f"Received: depths={depths!r}")
-    if stem not in _STEMS:
-        raise ValueError(f"stem must be one of {_STEMS}. Received: stem={stem!r}")
+                         f"Received: depths={depths!r}") from None
+    stem = validation.check_one_of(stem, _STEMS, "stem")
+    groups = validation.check_integer(groups, "groups", minimum=1)
+    layers = check_layers(layers)
+    lib = layer_module(layers)
     base = scaled(64, width)
     inputs = keras.Input(input_shape, name="image")
     if stem == "imagenet":
         x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-        x = keras.layers.Conv2D(base, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
+        x = lib.Conv2D(base, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
     else:
-        x = keras.layers.Conv2D(base, 3, padding="same", use_bias=use_bias,
-                                name="conv1_conv")(inputs)
+        x = lib.Conv2D(base, 3, padding="same", use_bias=use_bias, name="conv1_conv")(inputs)
     x = keras.layers.BatchNormalization(epsilon=1.001e-5, name="conv1_bn")(x)
     x = keras.layers.ReLU(name="conv1_relu")(x)
     if stem == "imagenet":
         x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
-        x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+        x = lib.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
     for stage, blocks in enumerate(depths):
         filters = base * 2 ** stage
         for i in range(blocks):
             strides = 2 if stage > 0 and i == 0 else 1
             x = ResidualBlock(filters, strides=strides, bottleneck=bottleneck,
                               use_bias=use_bias, stride_in_3x3=stride_in_3x3,
+                              groups=groups, layers=layers,
                               name=f"conv{stage + 2}_block{i + 1}")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = lib.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = head(x, num_classes, classifier_activation)
     return keras.Model(inputs, outputs, name=name)
 

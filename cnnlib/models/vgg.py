@@ -2,9 +2,10 @@
 
 import keras
 
+from cnnlib import validation
 from cnnlib.blocks import VGGBlock
-from cnnlib.models._common import (check_input_shape, check_num_classes, check_width,
-                                   head, scaled)
+from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
+                                   check_width, head, scaled)
 
 #: convolutions per block (filters 64, 128, 256, 512, 512), table 1 of the paper.
 VGG_CONFIGS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3),
@@ -14,7 +15,7 @@ _FILTERS = (64, 128, 256, 512, 512)
 
 def vgg(convs_per_block=(2, 2, 3, 3, 3), num_classes=1000, input_shape=(224, 224, 3),
         width=1.0, fc_units=4096, dropout=0.5, batch_norm=False,
-        classifier_activation=None, name="vgg"):
+        classifier_activation=None, name="vgg", layers="keras"):
     """VGG network: five :class:`~cnnlib.blocks.VGGBlock` s, then three dense layers.
 
     Args:
@@ -25,21 +26,28 @@ def vgg(convs_per_block=(2, 2, 3, 3, 3), num_classes=1000, input_shape=(224, 224
         fc_units: units of the two hidden dense layers (4096). dropout: their dropout.
         batch_norm: VGG-BN variant.
         classifier_activation: None for logits (default) or "softmax".
+        layers: "keras" or "cnnlib" (convolutions and poolings with hand-written
+            gradients).
 
     Returns:
         ``keras.Model`` ``(batch, *input_shape) -> (batch, num_classes)``.
     """
-    check_num_classes(num_classes)
-    check_input_shape(input_shape, 32, name)
+    num_classes = check_num_classes(num_classes)
+    input_shape = check_input_shape(input_shape, 32, name)
     width = check_width(width)
-    if (not isinstance(convs_per_block, (tuple, list)) or len(convs_per_block) != 5
-            or not all(isinstance(n, int) and n > 0 for n in convs_per_block)):
+    try:
+        convs_per_block = validation.check_int_sequence(convs_per_block, "convs_per_block", 5)
+    except ValueError:
         raise ValueError("convs_per_block must be five positive integers. "
-                         f"Received: convs_per_block={convs_per_block!r}")
+                         f"Received: convs_per_block={convs_per_block!r}") from None
+    fc_units = validation.check_integer(fc_units, "fc_units", minimum=1)
+    dropout = validation.check_number(dropout, "dropout", 0, 1, high_open=True)
+    layers = check_layers(layers)
     inputs = keras.Input(input_shape, name="image")
     x = inputs
     for i, (n, filters) in enumerate(zip(convs_per_block, _FILTERS), start=1):
-        x = VGGBlock(n, scaled(filters, width), batch_norm=batch_norm, name=f"block{i}")(x)
+        x = VGGBlock(n, scaled(filters, width), batch_norm=batch_norm, name=f"block{i}",
+                     layers=layers)(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(fc_units, activation="relu", name="fc1")(x)
     x = keras.layers.Dropout(dropout, name="dropout1")(x)
