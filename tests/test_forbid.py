@@ -414,3 +414,324 @@ def test_static_check_allows_own_helper_with_a_forbidden_name():
 def test_static_check_bad_arguments(fn, names, pattern):
     with pytest.raises(TypeError, match=pattern):
         assert_not_calling(fn, names)
+
+
+# --- routes around the patched names (issue 11 / issue 12) ---------------------------
+
+BYPASSES = {
+    "partial-at-cell-level": """
+import functools, scipy.signal
+fast = functools.partial(scipy.signal.correlate2d, mode="valid")
+def xcorr(x, k):
+    return fast(x, k)
+""",
+    "nested-partial-in-a-dict": """
+import functools, scipy.signal
+TOOLS = {"c": functools.partial(functools.partial(scipy.signal.correlate2d), mode="valid")}
+def xcorr(x, k):
+    return TOOLS["c"](x, k)
+""",
+    "saved-in-a-list": """
+import scipy.signal
+SAVED = [scipy.signal.correlate2d]
+def xcorr(x, k):
+    return SAVED[0](x, k, mode="valid")
+""",
+    "saved-in-a-tuple": """
+import scipy.signal
+SAVED = (scipy.signal.correlate2d,)
+def xcorr(x, k):
+    return SAVED[0](x, k, mode="valid")
+""",
+    "saved-as-class-attribute": """
+import scipy.signal
+class Tools:
+    corr = staticmethod(scipy.signal.correlate2d)
+def xcorr(x, k):
+    return Tools.corr(x, k, mode="valid")
+""",
+    "saved-in-another-module": """
+import scipy.signal, types, sys
+sys.modules["stash_nb0103"] = types.SimpleNamespace(c=scipy.signal.correlate2d)
+def xcorr(x, k):
+    import stash_nb0103
+    return stash_nb0103.c(x, k, mode="valid")
+""",
+    "unwrapping-the-guard": """
+import scipy.signal, inspect
+def xcorr(x, k):
+    f = inspect.unwrap(scipy.signal.correlate2d)
+    f = getattr(f, "__wrapped__", f)
+    return f(x, k, mode="valid")
+""",
+    "scipy-private-c-kernel": """
+import numpy as np
+from scipy.signal import _sigtools
+def xcorr(x, k):
+    out = np.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1))
+    return _sigtools._correlateND(np.asarray(x, float), np.asarray(k, float), out, 0)
+""",
+    "numpy-c-correlate": """
+import numpy as np
+def xcorr(x, k):
+    core = getattr(np, "_co" + "re").multiarray
+    rows = []
+    for i in range(x.shape[0] - k.shape[0] + 1):
+        rows.append(sum(core.correlate2(x[i + r], k[r], 0) for r in range(k.shape[0])))
+    return np.array(rows)
+""",
+    "numpy-polymul": """
+import numpy as np
+def xcorr(x, k):
+    rows = []
+    for i in range(x.shape[0] - k.shape[0] + 1):
+        full = sum(np.polynomial.polynomial.polymul(x[i + r], k[r, ::-1])
+                   for r in range(k.shape[0]))
+        rows.append(full[k.shape[1] - 1: x.shape[1]])
+    return np.array(rows)
+""",
+    "built-up-framework-name": """
+import importlib
+def xcorr(x, k):
+    fw = importlib.import_module("to" + "rch")
+    conv = getattr(fw.nn.functional, "conv" + "2d")
+    t = fw.tensor(x[None, None]), fw.tensor(k[None, None])
+    return conv(*t)[0, 0].numpy()
+""",
+    "builtin-import-of-jax": """
+def xcorr(x, k):
+    jax = __import__("ja" + "x")
+    return jax.scipy.signal.correlate2d(x, k, mode="valid")
+""",
+}
+
+
+def test_bypasses_really_compute_the_right_thing():
+    """Each bypass is a correct answer outside the block (except the frameworks that are
+    not installed), so only forbid can catch it."""
+    for name, src in BYPASSES.items():
+        if name in ("built-up-framework-name", "builtin-import-of-jax"):
+            continue  # would import torch/jax: slow or absent
+        ns = _student(src)
+        np.testing.assert_allclose(np.asarray(ns["xcorr"](X, K), float), EXPECTED,
+                                   err_msg=f"bypass {name!r} is wrong")
+
+
+@pytest.mark.parametrize("name", sorted(BYPASSES))
+def test_each_bypass_fails_and_is_undone(name):
+    ns = _student(BYPASSES[name])
+    with pytest.raises(ForbiddenCallError, match="proibida"):
+        _hidden(ns)
+    if name not in ("built-up-framework-name", "builtin-import-of-jax"):
+        np.testing.assert_allclose(np.asarray(ns["xcorr"](X, K), float), EXPECTED,
+                                   err_msg=f"{name}: not restored after the block")
+    sys.modules.pop("stash_nb0103", None)
+
+
+def test_blocked_framework_import_is_an_import_error_too():
+    """A library probing `try: import torch` inside the block sees it as missing."""
+    with forbid("tensorflow.nn.conv2d"):
+        try:
+            import cv2  # noqa: F401
+        except ImportError as err:
+            assert isinstance(err, ForbiddenCallError), f"expected ForbiddenCallError, got {err!r}"
+        else:  # pragma: no cover - cv2 already imported elsewhere
+            assert "cv2" in sys.modules
+    # Not forbidding a convolution: the import machinery is left alone for frameworks.
+    with forbid("numpy.pad"):
+        with pytest.raises(ImportError) as info:
+            importlib.import_module("no_such_framework_nb0103")
+        assert not isinstance(info.value, ForbiddenCallError)
+
+
+def test_numpy_pad_internals_and_saved_references():
+    saved = [np.pad]
+    impl = np.lib._arraypad_impl
+    original_code = np.pad._implementation.__code__
+    with forbid("numpy.pad"):
+        for call in (lambda: np.pad(X, 1), lambda: saved[0](X, 1),
+                     lambda: saved[0].__wrapped__(X, 1),
+                     lambda: impl._pad_simple(X, ((1, 1), (1, 1)), fill_value=0),
+                     lambda: impl.pad(X, 1)):
+            with pytest.raises(ForbiddenCallError, match="Chamada proibida"):
+                call()
+        assert np.zeros(3).sum() == 0.0  # the rest of NumPy works
+    assert np.pad._implementation.__code__ is original_code, "np.pad's code not restored"
+    assert saved[0](np.ones((1, 1)), 1).shape == (3, 3)
+    padded, _ = impl._pad_simple(np.ones(2), ((1, 1),), fill_value=0)
+    assert padded.tolist() == [0, 1, 1, 0], f"expected [0, 1, 1, 0], got {padded.tolist()}"
+
+
+def test_guards_keep_no_reference_to_the_original():
+    with forbid("scipy.signal"):
+        guard = scipy.signal.correlate2d
+        assert not hasattr(guard, "__wrapped__"), "a guard must not expose the original"
+        assert guard.__name__ == "correlate2d"
+
+
+def test_checker_cannot_be_rebound():
+    import autograder.forbid as checker
+
+    for attr in ("forbid", "ForbiddenCallError", "assert_not_calling", "_make_guard"):
+        with pytest.raises(AttributeError, match="read-only"):
+            setattr(checker, attr, lambda *a, **k: None)
+    with pytest.raises(AttributeError, match="read-only"):
+        forbid.__enter__ = lambda self: self
+    with pytest.raises(AttributeError, match="read-only"):
+        del checker.forbid
+    assert checker.verify_intact() == [], f"expected intact, got {checker.verify_intact()}"
+
+
+def test_tampering_through_the_back_doors_is_detected(monkeypatch):
+    """Writes that skip the seal (module dict, type.__setattr__, sys.modules) are found by
+    verify_intact, and forbid refuses to run while they last."""
+    import contextlib
+
+    import autograder.forbid as checker
+
+    real_enter = vars(forbid)["__enter__"]
+    real_forbid = vars(checker)["forbid"]
+    cases = {
+        "module dict": lambda: vars(checker).__setitem__("forbid", contextlib.nullcontext),
+        "class attribute": lambda: type.__setattr__(forbid, "__exit__", lambda *a: True),
+        "function code": lambda: setattr(checker._make_guard, "__code__", (lambda *a, **k: None).__code__),
+    }
+    make_guard_code = checker._make_guard.__code__
+    real_exit = vars(forbid)["__exit__"]
+    for label, tamper in cases.items():
+        tamper()
+        try:
+            problems = checker.verify_intact()
+            assert problems, f"{label}: tampering not detected"
+            with pytest.raises(ForbiddenCallError, match="verificador .* alterado"):
+                with real_forbid("numpy.convolve"):
+                    pass
+        finally:
+            vars(checker)["forbid"] = real_forbid
+            type.__setattr__(forbid, "__exit__", real_exit)
+            checker._make_guard.__code__ = make_guard_code
+    assert vars(forbid)["__enter__"] is real_enter
+    monkeypatch.setitem(sys.modules, "autograder.forbid", types_module("fake"))
+    assert any("sys.modules" in p for p in checker.verify_intact())
+    monkeypatch.undo()
+    assert checker.verify_intact() == []
+
+
+def types_module(name):
+    import types
+
+    return types.ModuleType(name)
+
+
+def test_static_tamper_check():
+    from autograder.forbid import assert_no_tampering
+
+    ns = _student(FROM_SCRATCH)
+    assert_no_tampering(ns["xcorr"])
+    for name in ("unwrapping-the-guard", "scipy-private-c-kernel"):
+        ns = _student(BYPASSES[name])
+        with pytest.raises(ForbiddenCallError, match="do zero"):
+            assert_no_tampering(ns["xcorr"])
+
+
+TF_BYPASSES = {
+    "raw_ops-generic-Conv": "tf.raw_ops.Conv(input=x4, filter=k4, strides=[1, 1, 1, 1], padding='VALID')",
+    "raw_ops-built-name": "getattr(tf.raw_ops, 'Con' + 'v2D')(input=x4, filter=k4, strides=[1, 1, 1, 1], padding='VALID')",
+    "gen_nn_ops": "__import__('tensorflow.python.ops.gen_nn_ops', fromlist=['x']).conv2d(x4, k4, [1, 1, 1, 1], 'VALID')",
+    "saved-wrapped": "SAVED[0](x4, k4, 1, 'VALID')",
+    "tf.function": "tf.function(lambda a, b: tf.nn.convolution(a, b))(x4, k4)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TF_BYPASSES))
+def test_tensorflow_ops_refused_by_name(tf, name):
+    src = (
+        "import tensorflow as tf\nimport numpy as np\n"
+        "SAVED = [tf.nn.conv2d.__wrapped__]\n"
+        "def xcorr(x, k):\n"
+        "    x4 = tf.constant(x[None, :, :, None], tf.float32)\n"
+        "    k4 = tf.constant(k[:, :, None, None], tf.float32)\n"
+        f"    return np.asarray({TF_BYPASSES[name]})[0, :, :, 0]\n"
+    )
+    ns = _student(src)
+    np.testing.assert_allclose(ns["xcorr"](X, K), EXPECTED, rtol=1e-5)
+    with pytest.raises(ForbiddenCallError, match="proibida"):
+        _hidden(ns, targets='"tensorflow.nn.conv2d"')
+    np.testing.assert_allclose(ns["xcorr"](X, K), EXPECTED, rtol=1e-5, err_msg="not restored")
+
+
+def test_tensorflow_pool_and_softmax_groups(tf):
+    x4 = tf.constant(np.arange(16.0).reshape(1, 4, 4, 1))
+    with forbid("tensorflow.nn.max_pool2d"):
+        with pytest.raises(ForbiddenCallError):
+            tf.raw_ops.MaxPool(input=x4, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="VALID")
+        with pytest.raises(ForbiddenCallError):
+            tf.nn.pool(x4, [2, 2], "MAX", strides=[2, 2])
+        assert float(tf.reduce_max(x4)) == 15.0  # reductions stay allowed
+    with forbid("tensorflow.nn.softmax"):
+        with pytest.raises(ForbiddenCallError):
+            tf.math.softmax(tf.constant([1.0, 2.0]))
+        with pytest.raises(ForbiddenCallError):
+            tf.raw_ops.LogSoftmax(logits=tf.constant([[1.0, 2.0]]))
+        assert float(tf.reduce_sum(tf.exp(tf.constant([0.0])))) == 1.0
+    assert float(tf.nn.softmax(tf.constant([0.0, 0.0]))[0]) == 0.5
+
+
+def test_every_brought_along_name_exists(tf):
+    """No typo in the alias groups: each name whose package is loaded resolves."""
+    import scipy.special  # noqa: F401
+    import skimage.measure  # noqa: F401
+
+    import autograder.forbid as checker
+
+    names = set(checker.CONV_ALIASES + checker.POOL_ALIASES + checker.SOFTMAX_ALIASES)
+    for extra in checker._INTERNALS.values():
+        names |= set(extra)
+    missing = []
+    for name in sorted(names):
+        if name.split(".")[0] not in sys.modules:
+            continue  # torch, jax, cv2: not loaded here
+        try:
+            checker._resolve(name)
+        except checker._Unavailable:
+            pass
+        except ValueError as err:
+            missing.append(f"{name}: {err}")
+    assert not missing, "names that do not exist:\n" + "\n".join(missing)
+
+
+_AUDIT = {"armed": False, "flagged": [], "exempt": 0}
+
+
+def _audit_hook(event, args):
+    """Like the grader's hook: flag __code__ writes and new code objects, unless the checker
+    raised them."""
+    if not _AUDIT["armed"]:
+        return
+    if event == "code.__new__" or (event == "object.__setattr__" and len(args) >= 2 and args[1] == "__code__"):
+        from autograder.forbid import raised_by_checker
+
+        if raised_by_checker(event, args):
+            _AUDIT["exempt"] += 1
+        else:
+            _AUDIT["flagged"].append(event)
+
+
+def test_checker_audit_events_are_told_apart_from_student_ones():
+    sys.addaudithook(_audit_hook)  # cannot be removed; inert unless armed
+    ns = _student(BYPASSES["saved-in-a-list"])
+    _AUDIT.update(armed=True, flagged=[], exempt=0)
+    try:
+        with pytest.raises(ForbiddenCallError):
+            _hidden(ns)
+        assert _AUDIT["flagged"] == [], f"the checker's own patching was flagged: {_AUDIT['flagged']}"
+        assert _AUDIT["exempt"] > 0, "expected the checker's code swaps to raise audit events"
+        # A student's own __code__ write is still flagged.
+        def honest(x):
+            return x
+
+        honest.__code__ = (lambda x: x + 1).__code__
+        assert _AUDIT["flagged"] == ["object.__setattr__"], (
+            f"expected the student's __code__ write flagged, got {_AUDIT['flagged']}")
+    finally:
+        _AUDIT["armed"] = False

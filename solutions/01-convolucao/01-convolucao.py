@@ -208,9 +208,14 @@ print("correlação com g espelhado            :", np.correlate(f_1d, g_1d[::-1]
 #
 # O slide diz que, se a divisão não for exata, o *stride* deve ser ajustado; os frameworks
 # simplesmente arredondam para baixo (as últimas colunas ficam de fora), e é o que
-# faremos. Exemplo da aula: $256 \times 256$, $K = 3$, $P = 0$, $S = 1$ dá $254$.
+# faremos. Exemplo da aula: $256 \times 256$, $K = 3$, $P = 0$, $S = 1$ dá $254$; à mão,
+# $\lfloor (256 - 3 + 0)/1 \rfloor + 1 = 254$. Com $W_{in} = 7$, $K = 3$, $S = 2$:
+# $\lfloor 4/2 \rfloor + 1 = 3$.
 #
 # ### Exercício 1 — tamanho da saída (3 pontos)
+#
+# `conv_output_size` devolve um **inteiro** (use a divisão inteira `//`, não `/`: `7 / 2`
+# é o *float* `3.5`).
 
 # %% nbgrader={"grade": false, "grade_id": "conv_output_size", "solution": true}
 def conv_output_size(w_in, k, p=0, s=1, d=1):
@@ -243,6 +248,8 @@ print("K=3, S=2, D=2 em 11     ->", conv_output_size(11, 3, s=2, d=2))
 """O exemplo 256x256 da aula e o padding 'same' P = (K - 1) / 2."""
 assert conv_output_size(256, 3, 0, 1) == 254, f"esperado 254, obtido {conv_output_size(256, 3, 0, 1)}"
 assert conv_output_size(256, 3, 1, 1) == 256, f"com P=1 esperado 256, obtido {conv_output_size(256, 3, 1, 1)}"
+assert isinstance(conv_output_size(256, 3), (int, np.integer)), (
+    f"esperado um inteiro (int), obtido {conv_output_size(256, 3)!r} do tipo {type(conv_output_size(256, 3)).__name__}")
 ### BEGIN HIDDEN TESTS
 for _args, _want in [((28, 5, 2, 1), 28), ((32, 1, 0, 1), 32), ((10, 4, 0, 1), 7), ((5, 5, 0, 1), 1)]:
     _got = conv_output_size(*_args)
@@ -275,7 +282,9 @@ for _args, _want in [((10, 3, 2, 1, 2), 10), ((33, 5, 0, 2, 3), 11), ((9, 2, 0, 
 #
 # `pad2d` acrescenta zeros nas bordas **de cima, de baixo, da esquerda e da direita**,
 # nunca no eixo dos canais. `p` pode ser um inteiro (o mesmo nas duas direções) ou um
-# par `(p_h, p_w)`. Não use `np.pad`: crie a saída com `np.zeros` e copie `x` para o meio.
+# par `(p_h, p_w)`. A saída tem o **mesmo dtype** da entrada (uma foto `uint8` continua
+# `uint8`). Não use `np.pad`: crie a saída com `np.zeros(forma, dtype=x.dtype)` e copie `x`
+# para o meio. Exemplo: `pad2d([[1, 2]], 1)` = `[[0, 0, 0, 0], [0, 1, 2, 0], [0, 0, 0, 0]]`.
 
 # %% nbgrader={"grade": false, "grade_id": "pad2d", "solution": true}
 def pad2d(x, p):
@@ -308,6 +317,8 @@ got = pad2d(np.ones((2, 2)), 1)
 want = np.array([[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]], dtype=float)
 assert np.shape(got) == (4, 4), f"esperado formato (4, 4), obtido {np.shape(got)}"
 assert np.array_equal(got, want), f"esperado\n{want}\nobtido\n{got}"
+got8 = pad2d(np.full((2, 2), 7, dtype=np.uint8), 1)
+assert np.asarray(got8).dtype == np.uint8, f"o dtype deve ser mantido: esperado uint8, obtido {np.asarray(got8).dtype}"
 ### BEGIN HIDDEN TESTS
 from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
 
@@ -356,7 +367,12 @@ assert np.array_equal(_pg, np.pad(_rgb[..., 0].astype(float), ((2, 2), (1, 1))))
 #    `x[p*S + i*D, q*S + j*D]`. **Não espelhe o kernel.**
 #
 # Dica: dois laços sobre as posições de saída com `np.sum(janela * kernel)` funcionam; a
-# solução mais rápida faz o laço sobre as posições **do kernel** e soma fatias inteiras.
+# solução mais rápida faz o laço sobre as posições **do kernel** e soma fatias inteiras;
+# `sliding_window_view` + `np.einsum` também é uma resposta "do zero" válida.
+#
+# As opções se combinam: `"same"` com dilatação usa o kernel **efetivo** — um 3×3 com
+# $D = 2$ tem $K_{ef} = 5$, logo $P = 2$ e uma entrada 6×6 continua 6×6. A função não
+# modifica `x` nem `kernel`, e devolve sempre `float64`.
 
 # %% nbgrader={"grade": false, "grade_id": "cross_correlation2d", "solution": true}
 def cross_correlation2d(x, kernel, padding=0, stride=1, dilation=1):
@@ -425,11 +441,27 @@ got = cross_correlation2d(np.arange(9).reshape(3, 3), np.arange(4).reshape(2, 2)
 want = np.array([[19.0, 25.0], [37.0, 43.0]])
 assert np.shape(got) == (2, 2), f"esperado formato (2, 2), obtido {np.shape(got)}"
 assert np.allclose(got, want), f"esperado\n{want}\nobtido\n{got}\n(espelhar o kernel dá [[5, 11], [23, 29]])"
+assert np.asarray(got).dtype == np.float64, f"esperado float64, obtido {np.asarray(got).dtype}"
+x_in, k_in = np.arange(16.0).reshape(4, 4), np.array([[1.0, -1.0], [2.0, 0.5]])
+cross_correlation2d(x_in, k_in, padding=1)
+assert np.array_equal(x_in, np.arange(16.0).reshape(4, 4)) and np.array_equal(k_in, [[1.0, -1.0], [2.0, 0.5]]), (
+    f"as entradas foram modificadas: x ficou\n{x_in}\nkernel ficou\n{k_in}")
 ### BEGIN HIDDEN TESTS
 import scipy.signal as _sps
-from autograder.forbid import forbid as _forbid, assert_not_calling as _static, DEFAULT_CONV_TARGETS as _BANNED
+from autograder.forbid import forbid as _forbid, assert_not_calling as _static, assert_no_tampering as _tamper, DEFAULT_CONV_TARGETS as _BANNED
 
 _static(cross_correlation2d, ("correlate2d", "convolve2d", "fftconvolve", "conv2d"))
+_tamper(cross_correlation2d)
+for _dt in (np.float64, np.float32, np.int64, np.uint8):
+    _xi = (np.arange(20) % 7).reshape(4, 5).astype(_dt)
+    _ki = np.array([[1, 2], [0, 1]], dtype=_dt)
+    _xc, _kc = _xi.copy(), _ki.copy()
+    with _forbid(*_BANNED, "cnnlib.layers"):
+        _gi = cross_correlation2d(_xi, _ki, padding=1, stride=2)
+    assert np.array_equal(_xi, _xc) and np.array_equal(_ki, _kc), f"entrada {np.dtype(_dt).name} modificada"
+    assert np.asarray(_gi).dtype == np.float64, f"entrada {np.dtype(_dt).name}: esperado float64, obtido {np.asarray(_gi).dtype}"
+    _wi = _sps.correlate2d(np.pad(_xc.astype(float), 1), _kc.astype(float), mode="valid")[::2, ::2]
+    assert np.allclose(_gi, _wi), f"entrada {np.dtype(_dt).name}, P=1, S=2: esperado\n{_wi}\nobtido\n{_gi}"
 _xa = np.array([[1.0, 2, 0, -1], [3, 1, 4, 1], [5, 9, 2, 6]])
 _ka = np.array([[1.0, -2], [0, 3]])
 with _forbid(*_BANNED, "cnnlib.layers"):
@@ -519,6 +551,9 @@ xt = np.arange(25.0).reshape(5, 5)
 got = cross_correlation2d(xt, np.ones((2, 2)), dilation=2)
 assert np.shape(got) == (3, 3), f"5x5, K=2, D=2 (K_ef=3): esperado formato (3, 3), obtido {np.shape(got)}"
 assert got[0, 0] == 24, f"esperado 0 + 2 + 10 + 12 = 24, obtido {got[0, 0]}"
+got = cross_correlation2d(np.ones((6, 6)), np.ones((3, 3)), padding="same", dilation=2)
+assert np.shape(got) == (6, 6), f"'same' com D=2 (K_ef=5, P=2): esperado formato (6, 6), obtido {np.shape(got)}"
+assert got[0, 0] == 4 and got[2, 2] == 9, f"'same' com D=2: esperado canto 4 e centro 9, obtido {got[0, 0]} e {got[2, 2]}"
 ### BEGIN HIDDEN TESTS
 import scipy.signal as _sps
 from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
@@ -539,6 +574,14 @@ _wd = _sps.correlate2d(_xd, _dilate(_kd, 2), mode="valid")
 assert np.allclose(_gd, _wd), f"9x8, 3x3 com D=2: esperado\n{_wd}\nobtido\n{_gd}"
 _wm = _sps.correlate2d(np.pad(_xd, 1), _dilate(_ke, 3), mode="valid")[::2, ::2]
 assert np.allclose(_gm, _wm), f"kernel 2x3, P=1, S=2, D=3: esperado\n{_wm}\nobtido\n{_gm}"
+_k35 = _r.normal(size=(3, 5))
+with _forbid(*_BANNED, "cnnlib.layers"):
+    _gsd = cross_correlation2d(_xd, _k35, padding="same", dilation=2)
+    _gsd2 = cross_correlation2d(_xd, _kd, padding="same", stride=2, dilation=3)
+_wsd = _sps.correlate2d(np.pad(_xd, ((2, 2), (4, 4))), _dilate(_k35, 2), mode="valid")
+assert np.allclose(_gsd, _wsd), f"'same' com kernel 3x5 e D=2 (P = (2, 4)): esperado\n{_wsd}\nobtido\n{_gsd}"
+_wsd2 = _sps.correlate2d(np.pad(_xd, 3), _dilate(_kd, 3), mode="valid")[::2, ::2]
+assert np.allclose(_gsd2, _wsd2), f"'same' com S=2 e D=3 (P=3): esperado\n{_wsd2}\nobtido\n{_gsd2}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -570,7 +613,8 @@ for kernel_name, kernel_values in CLASSIC_KERNELS.items():
 # `apply_kernel_bank` aplica cada kernel de um dicionário à mesma imagem em tons de cinza,
 # com padding `"same"` (a saída tem o tamanho da imagem), e devolve um dicionário com as
 # mesmas chaves, na mesma ordem. Use a sua `cross_correlation2d`. Atenção às fotos
-# `uint8`: o Laplaciano produz valores negativos.
+# `uint8`: o Laplaciano produz valores negativos, por isso cada mapa é um array `float64`
+# (qualquer que seja o dtype da imagem).
 
 # %% nbgrader={"grade": false, "grade_id": "apply_kernel_bank", "solution": true}
 def apply_kernel_bank(image, kernels):
@@ -606,6 +650,11 @@ if not GRADING:
     plt.show()
     print({name: fmap.shape for name, fmap in maps.items()})
 
+# %% [markdown]
+# Leitura: o Laplaciano e os Sobel acendem nas bordas (o Sobel x nas verticais, o Sobel y
+# nas horizontais), a média e o *motion blur* borram, e |Sobel| junta as duas direções num
+# mapa de contornos.
+
 # %% nbgrader={"grade": true, "grade_id": "test_apply_kernel_bank_values", "points": 1}
 """Kernel identidade e média 3x3; as chaves e os formatos são preservados."""
 image_t = np.arange(30.0).reshape(5, 6)
@@ -636,6 +685,7 @@ dot = np.zeros((5, 5), dtype=np.uint8)
 dot[2, 2] = 200
 got = apply_kernel_bank(dot, {"lap": np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])})["lap"]
 assert got[2, 2] == 1600 and got[1, 1] == -200, f"esperado 1600 no centro e -200 ao lado, obtido\n{got}"
+assert np.asarray(got).dtype == np.float64, f"esperado float64, obtido {np.asarray(got).dtype}"
 ### BEGIN HIDDEN TESTS
 import scipy.signal as _sps
 from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
@@ -677,6 +727,50 @@ if not GRADING:
     plt.show()
 
 # %% [markdown]
+# Leitura: a diferença espaço × Fourier fica na casa de $10^{-12}$ (arredondamento); o
+# espectro da média concentra a energia no centro (frequências baixas), o do Laplaciano
+# nas bordas (frequências altas).
+#
+# ### Correlação como busca de padrões (*template matching*)
+#
+# A aula mostra a correlação cruzada feita por Fourier (imagem e kernel com zeros, kernel
+# girado 180°): o ponto mais claro da saída marca **onde a imagem mais se parece com o
+# kernel**. É a mesma ideia de um filtro de CNN: um kernel é um pequeno padrão, e o mapa de
+# ativação diz onde ele aparece. Recortamos um pedaço $24 \times 24$ da foto e o procuramos
+# na foto inteira; tirando a média de ambos, o máximo da correlação cai exatamente na
+# posição do recorte.
+
+# %%
+if not GRADING:
+    template_top, template_left = 60, 120
+    template = camera[template_top:template_top + 24, template_left:template_left + 24].astype(float)
+    image_zero_mean = camera.astype(float) - camera.mean()
+    kernel_zero_mean = template - template.mean()
+    score = cross_correlation2d(image_zero_mean, kernel_zero_mean)  # "valid": canto superior esquerdo
+    # a mesma correlação por Fourier: multiplica pelo conjugado do espectro do kernel
+    spectral_score = np.real(np.fft.ifft2(np.fft.fft2(image_zero_mean) * np.conj(np.fft.fft2(kernel_zero_mean, image_zero_mean.shape))))
+    spectral_score = spectral_score[:score.shape[0], :score.shape[1]]
+    found = np.unravel_index(np.argmax(score), score.shape)
+    print("recorte em", (template_top, template_left), "| máximo da correlação em", tuple(int(v) for v in found),
+          "| espaço x Fourier, maior diferença relativa:", float(np.abs(score - spectral_score).max() / np.abs(score).max()))
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+    axes[0].imshow(camera, cmap="gray")
+    axes[0].add_patch(plt.Rectangle((template_left, template_top), 24, 24, fill=False, color="red"))
+    axes[0].set_title("foto e o recorte")
+    axes[1].imshow(template, cmap="gray")
+    axes[1].set_title("kernel = recorte 24x24")
+    axes[2].imshow(score, cmap="magma")
+    axes[2].plot(found[1], found[0], "c+", markersize=14)
+    axes[2].set_title("correlação (máximo = +)")
+    for ax in axes:
+        ax.axis("off")
+    plt.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# Leitura: o mapa de correlação tem um pico nítido na posição do recorte; outras regiões
+# parecidas (mesma textura) aparecem como picos menores.
+#
 # ## Parte 4 — A camada convolucional
 #
 # Uma camada convolucional com $N$ filtros recebe um volume $H_{in} \times W_{in} \times C$.
@@ -764,12 +858,14 @@ assert np.allclose(_gv, _wv), f"valores diferentes da referência; maior erro {n
 
 # %% [markdown]
 # O bias é **um por filtro** (somado uma vez ao mapa daquele filtro), não um por canal de
-# entrada.
+# entrada. A entrada pode ser inteira (uma foto `uint8`) e a saída é sempre `float64`: um
+# bias de 0,5 não pode ser arredondado.
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_layer_forward_bias", "points": 1}
 """Com entrada nula, cada mapa de saída é igual ao bias do seu filtro."""
-got = conv_layer_forward(np.zeros((4, 5, 3)), np.ones((2, 2, 3, 3)), np.array([1.0, -2.0, 3.0]))
-for n, b in enumerate([1.0, -2.0, 3.0]):
+got = conv_layer_forward(np.zeros((4, 5, 3), dtype=np.uint8), np.ones((2, 2, 3, 3)), np.array([1.5, -2.0, 0.25]))
+assert np.asarray(got).dtype == np.float64, f"entrada uint8: esperado saída float64, obtido {np.asarray(got).dtype}"
+for n, b in enumerate([1.5, -2.0, 0.25]):
     assert np.allclose(got[..., n], b), f"filtro {n}: esperado tudo {b}, obtido\n{got[..., n]}"
 ### BEGIN HIDDEN TESTS
 from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
@@ -777,9 +873,15 @@ from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
 _r = np.random.default_rng(18)
 _xb = _r.normal(size=(5, 4, 2))
 _kb = _r.normal(size=(3, 3, 2, 2))
+_xbc, _kbc = _xb.copy(), _kb.copy()
 with _forbid(*_BANNED, "cnnlib.layers"):
     _with_b = conv_layer_forward(_xb, _kb, np.array([5.0, -5.0]))
     _no_b = conv_layer_forward(_xb, _kb, np.zeros(2))
+    _gi8 = conv_layer_forward(np.arange(24, dtype=np.int32).reshape(4, 3, 2), np.full((2, 2, 2, 1), 0.5), np.array([0.25]))
+assert np.array_equal(_xb, _xbc) and np.array_equal(_kb, _kbc), "a entrada ou os kernels foram modificados"
+_wi8 = 0.5 * sum(np.lib.stride_tricks.sliding_window_view(np.arange(24).reshape(4, 3, 2)[..., _c], (2, 2)).sum(axis=(-2, -1))
+                 for _c in range(2)) + 0.25
+assert np.allclose(np.asarray(_gi8)[..., 0], _wi8), f"entrada int32 com pesos 0.5: esperado\n{_wi8}\nobtido\n{np.asarray(_gi8)[..., 0]}"
 _diff = np.asarray(_with_b) - np.asarray(_no_b)
 assert np.allclose(_diff[..., 0], 5.0) and np.allclose(_diff[..., 1], -5.0), (
     f"o bias deve somar exatamente b[n] ao mapa n; diferença obtida:\n{_diff[..., 0]}\n{_diff[..., 1]}")
@@ -898,6 +1000,19 @@ if not GRADING:
           round(float((activations == 0).mean()), 3))
 
 # %% [markdown]
+# Leitura: cada filtro acende onde o seu padrão aparece (bordas verticais, horizontais, o
+# vermelho do traje); a ReLU zera o resto — a maior parte do mapa.
+#
+# ### Blocos de convolução
+#
+# Uma CNN é uma pilha de **blocos**. Na aula, um bloco básico é um conjunto de camadas
+# convolucionais de mesmo tamanho de kernel, cada uma seguida de uma ativação, e termina
+# numa operação de *pooling* que reduz a dimensão espacial para o bloco seguinte (o pooling
+# é o assunto do notebook 03). Depois dos blocos convolucionais vêm os blocos lineares
+# (camadas densas) que dão a resposta. A VGG, por exemplo, empilha blocos de convoluções
+# $3 \times 3$ com 64, 128, 256, 512 e 512 filtros (notebook 04). A camada que você
+# escreveu é a peça básica de todos eles.
+#
 # ## Resumo
 #
 # - Uma MLP sobre 640×480 RGB já tem 18.432.020 parâmetros na primeira camada de 20

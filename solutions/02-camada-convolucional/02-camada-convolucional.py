@@ -9,10 +9,12 @@
 # %% [markdown]
 # # 02 — A camada convolucional e a sua retropropagação
 #
-# Neste notebook construímos, do zero, uma **camada convolucional** completa:
+# O notebook 01 terminou no *forward* de uma camada convolucional. Aqui a camada
+# **aprende**:
 #
-# 1. o *forward* de uma camada com entrada $H \times W \times C$ e $N$ filtros
-#    ($H' \times W' \times N$), o número de parâmetros e a ativação;
+# 1. recapitulação do *forward* (da biblioteca do curso; o seu foi avaliado no 01) e
+#    **descida do gradiente** à mão, aprendendo um kernel $3 \times 3$ a partir de pares
+#    entrada/saída;
 # 2. o *backward* calculado à mão: o exemplo $3\times3$ / $2\times2$ da aula com todas as
 #    derivadas parciais, $\partial L/\partial F = \mathrm{Conv}(X, \partial L/\partial O)$ e
 #    $\partial L/\partial X = \mathrm{FullConv}(\mathrm{rot180}(F), \partial L/\partial O)$, depois
@@ -22,10 +24,10 @@
 #    com `fit` e comparado ao gradiente de `keras.layers.Conv2D`.
 #
 # **Convenções.** Tensores no formato NHWC: um lote `x` tem forma `(N, H, W, C)`; os filtros
-# `w` têm forma `(KH, KW, C, F)` (altura, largura, canais de entrada, número de filtros), como
+# `w` têm forma `(KH, KW, C, M)` (altura, largura, canais de entrada, número $M$ de filtros), como
 # no Keras. "Convolução", como nas CNNs, é a **correlação cruzada** (o kernel não é girado).
 #
-# **Regras.** Preencha apenas as células marcadas (`YOUR CODE HERE`). As partes "do zero" devem
+# **Regras.** Preencha apenas as células marcadas (`# SEU CÓDIGO AQUI`). As partes "do zero" devem
 # usar só NumPy: os testes ocultos reprovam chamadas a `tf.nn.conv2d`, `scipy.signal`,
 # diferenciação automática (`tf.GradientTape`) ou a `cnnlib`. Cada célula de teste mostra os
 # pontos que vale; o total é **20 pontos**.
@@ -42,166 +44,53 @@ HEAVY = not os.environ.get("NBGRADER_EXECUTION")  # treinos só fora da correç�
 print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
 
 # %% [markdown]
-# ## 1. O forward de uma camada convolucional
+# ## 1. Onde paramos: o *forward* da camada
 #
-# Uma camada convolucional tem $N$ filtros. Cada filtro tem o mesmo tamanho espacial
-# $K \times K$ e **a mesma profundidade $C$ do volume de entrada**: ele atua sobre todos os
-# canais ao mesmo tempo e produz **um** mapa de ativação 2D,
+# No notebook 01 você escreveu o *forward* de uma camada convolucional
+# (`conv_layer_forward`) e contou os seus parâmetros. Uma camada tem $M$ filtros; cada um
+# tem o tamanho espacial $K \times K$ e **a mesma profundidade $C$ do volume de entrada**, e
+# produz **um** mapa de ativação:
 #
-# $$O(p, q, f) = b_f + \sum_{i=0}^{K-1}\sum_{j=0}^{K-1}\sum_{c=0}^{C-1}
-#   X(pS + i,\; qS + j,\; c)\; F(i, j, c, f),$$
+# $$O(p, q, m) = b_m + \sum_{i=0}^{K-1}\sum_{j=0}^{K-1}\sum_{c=0}^{C-1}
+#   X(pS + i,\; qS + j,\; c)\; F(i, j, c, m),$$
 #
-# onde $S$ é o *stride* e $X$ já recebeu o *zero padding* $P$ nas quatro bordas. Os $N$ mapas
-# empilhados formam a saída $H' \times W' \times N$, com
+# onde $S$ é o *stride* e $X$ já recebeu o *zero padding* $P$ nas quatro bordas; a saída tem
+# $H' \times W' \times M$, com $W' = \lfloor (W - K + 2P)/S \rfloor + 1$, e a camada tem
+# $M\,(K \cdot K \cdot C + 1)$ parâmetros — 280 no exemplo da aula (10 filtros $3 \times 3$
+# sobre RGB), qualquer que seja o tamanho da imagem.
 #
-# $$W' = \frac{W - K + 2P}{S} + 1 .$$
-#
-# ### Exercício 1 (3 pontos): `conv_forward`
-#
-# Implemente o forward para um **lote** de imagens, com *stride* e *padding* (inteiros,
-# iguais nas duas direções). Dica: percorra as posições de saída $(p, q)$ e, em cada uma,
-# multiplique o recorte `(N, KH, KW, C)` pelos filtros e some nos eixos certos
-# (`np.tensordot` ou `np.einsum` ajudam).
+# Aqui o *forward* não é avaliado de novo: usamos a versão em lote (NHWC) da biblioteca do
+# curso, `cnnlib.reference.conv2d_forward`, que faz a mesma conta que a sua. Este notebook
+# começa onde o 01 terminou: **como a camada aprende**.
 
-# %% nbgrader={"grade": false, "grade_id": "conv_forward", "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "conv_forward_from_library", "locked": true, "solution": false}
+from cnnlib.reference import conv2d_forward as _library_conv2d_forward
+
+
 def conv_forward(x, w, b, stride=1, padding=0):
-    """Forward of a conv layer (cross-correlation + bias), NHWC.
+    """Forward of a conv layer (cross-correlation + bias), NHWC, from the course library.
 
-    Args:
-        x: input, shape (N, H, W, C).
-        w: filters, shape (KH, KW, C, F).
-        b: biases, shape (F,).
-        stride: positive int, the same along H and W.
-        padding: non-negative int, zeros added on each of the four borders.
-
-    Returns:
-        out, shape (N, H', W', F) with H' = (H - KH + 2 * padding) // stride + 1
-        (and W' likewise).
+    x (N, H, W, C), w (KH, KW, C, M), b (M,) -> (N, H', W', M), in float64.
     """
-    ### BEGIN SOLUTION
-    x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    kh, kw, _, f = w.shape
-    xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-    n, hp, wp, _ = xp.shape
-    ho = (hp - kh) // stride + 1
-    wo = (wp - kw) // stride + 1
-    out = np.zeros((n, ho, wo, f))
-    for p in range(ho):
-        for q in range(wo):
-            patch = xp[:, p * stride:p * stride + kh, q * stride:q * stride + kw, :]
-            out[:, p, q, :] = np.tensordot(patch, w, axes=([1, 2, 3], [0, 1, 2]))
-    return out + np.asarray(b, dtype=np.float64)
-    ### END SOLUTION
+    out, _ = _library_conv2d_forward(np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64),
+                                     np.asarray(b, dtype=np.float64), stride=stride, padding=padding)
+    return out
 
 
 # %% [markdown]
-# O que esperar: o exemplo da aula, entrada $3 \times 3$ com valores $0..8$ e o filtro
-# `[[0, 1], [2, 3]]`, dá `[[19, 25], [37, 43]]`; com um *bias* de 1, cada valor sobe 1.
+# O exemplo da aula: entrada $3 \times 3$ com valores $0..8$ e o filtro `[[0, 1], [2, 3]]` dão
+# `[[19, 25], [37, 43]]`; com um *bias* de 1, cada valor sobe 1.
 
 # %%
 x_demo = np.arange(9.0).reshape(1, 3, 3, 1)
 w_demo = np.array([[0.0, 1.0], [2.0, 3.0]]).reshape(2, 2, 1, 1)
 print(conv_forward(x_demo, w_demo, np.array([1.0]))[0, :, :, 0])
-
-# %% nbgrader={"grade": true, "grade_id": "test_conv_forward_worked_example", "points": 1}
-"""conv_forward: the lecture's 3x3 input with a 2x2 filter, with and without bias."""
-_out = conv_forward(x_demo, w_demo, np.zeros(1))
-assert _out.shape == (1, 2, 2, 1), f"forma esperada (1, 2, 2, 1), obtida {_out.shape}"
-np.testing.assert_allclose(_out[0, :, :, 0], [[19, 25], [37, 43]],
-                           err_msg="esperado [[19, 25], [37, 43]] (correlação cruzada)")
-np.testing.assert_allclose(conv_forward(x_demo, w_demo, np.array([1.0]))[0, :, :, 0],
-                           [[20, 26], [38, 44]], err_msg="o bias deve ser somado a cada saída")
-### BEGIN HIDDEN TESTS
-_out = conv_forward(x_demo.reshape(1, 3, 3, 1), w_demo, np.zeros(1), stride=1, padding=1)
-assert _out.shape == (1, 4, 4, 1), f"padding=1: forma esperada (1, 4, 4, 1), obtida {_out.shape}"
-np.testing.assert_allclose(_out[0, :, :, 0],
-                           [[0, 3, 8, 4], [9, 19, 25, 10], [21, 37, 43, 16], [6, 7, 8, 0]],
-                           err_msg="padding=1 no exemplo da aula")
-### END HIDDEN TESTS
-
-# %% nbgrader={"grade": true, "grade_id": "test_conv_forward_multichannel", "points": 2}
-"""conv_forward: batch, several channels and filters, against tf.nn.conv2d."""
-_rng = np.random.default_rng(0)
-_x = _rng.normal(size=(2, 6, 5, 3))
-_w = _rng.normal(size=(3, 3, 3, 4))
-_b = _rng.normal(size=4)
-_expected = tf.nn.conv2d(_x, _w, strides=1, padding="VALID").numpy() + _b
-_got = conv_forward(_x, _w, _b)
-assert _got.shape == (2, 4, 3, 4), f"forma esperada (2, 4, 3, 4), obtida {np.shape(_got)}"
-np.testing.assert_allclose(_got, _expected, rtol=1e-6, atol=1e-8,
-                           err_msg="diferente de tf.nn.conv2d (lote com 3 canais e 4 filtros)")
-### BEGIN HIDDEN TESTS
-from autograder.forbid import DEFAULT_CONV_TARGETS, forbid
-
-_FROM_SCRATCH = DEFAULT_CONV_TARGETS + ("tensorflow.nn", "tensorflow.GradientTape",
-                                        "cnnlib.gradcheck", "cnnlib.layers")
-for _shape, _k, _s, _p in [((3, 7, 9, 2), (3, 2), 2, 0), ((1, 8, 8, 1), (3, 3), 1, 1),
-                           ((2, 9, 7, 3), (5, 3), 3, 2), ((1, 5, 5, 4), (5, 5), 1, 0)]:
-    _x = _rng.normal(size=_shape)
-    _w = _rng.normal(size=_k + (_shape[-1], 3))
-    _b = _rng.normal(size=3)
-    _xp = np.pad(_x, ((0, 0), (_p, _p), (_p, _p), (0, 0)))
-    _expected = tf.nn.conv2d(_xp, _w, strides=_s, padding="VALID").numpy() + _b
-    with forbid(*_FROM_SCRATCH):
-        _out = conv_forward(_x, _w, _b, stride=_s, padding=_p)
-    assert np.shape(_out) == _expected.shape, (
-        f"x{_shape}, kernel {_k}, stride={_s}, padding={_p}: forma esperada "
-        f"{_expected.shape}, obtida {np.shape(_out)}")
-    np.testing.assert_allclose(_out, _expected, rtol=1e-6, atol=1e-8,
-                               err_msg=f"x{_shape}, kernel {_k}, stride={_s}, padding={_p}")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Parâmetros e ativação
-#
-# Cada um dos $N$ filtros tem $K \times K \times C$ pesos e **um** *bias*. O exemplo da aula:
-# uma imagem RGB $256 \times 256$ e 10 filtros $3 \times 3$ dão $10 \cdot 3 \cdot 3 \cdot 3 = 270$
-# pesos $+\,10$ *biases* $= 280$ parâmetros treináveis — **independente** do tamanho espacial
-# da imagem, ao contrário de uma MLP.
-#
-# ### Exercício 2 (1,5 ponto): `conv_layer_params`
-
-# %% nbgrader={"grade": false, "grade_id": "conv_layer_params", "solution": true}
-def conv_layer_params(kernel_size, in_channels, filters, use_bias=True):
-    """Trainable parameters of a conv layer with square kernels.
-
-    Args:
-        kernel_size: K (int), the kernels are K x K.
-        in_channels: C, depth of the input volume.
-        filters: N, number of filters.
-        use_bias: whether each filter has a bias.
-
-    Returns:
-        int: K * K * C * N weights, plus N biases when use_bias.
-    """
-    ### BEGIN SOLUTION
-    weights = kernel_size * kernel_size * in_channels * filters
-    return int(weights + (filters if use_bias else 0))
-    ### END SOLUTION
-
-
-# %%
-print("256x256 RGB, 10 filtros 3x3:", conv_layer_params(3, 3, 10), "parâmetros")
-
-# %% nbgrader={"grade": true, "grade_id": "test_conv_layer_params", "points": 1.5}
-"""conv_layer_params: the lecture's example and Keras' own count."""
-assert conv_layer_params(3, 3, 10) == 280, f"esperado 280, obtido {conv_layer_params(3, 3, 10)}"
-assert conv_layer_params(3, 3, 10, use_bias=False) == 270, (
-    f"sem bias: esperado 270, obtido {conv_layer_params(3, 3, 10, use_bias=False)}")
-### BEGIN HIDDEN TESTS
-for _k, _c, _n in [(5, 1, 6), (5, 6, 16), (1, 64, 32), (7, 3, 96)]:
-    _layer = keras.layers.Conv2D(_n, _k)
-    _layer.build((None, 32, 32, _c))
-    assert conv_layer_params(_k, _c, _n) == _layer.count_params(), (
-        f"K={_k}, C={_c}, N={_n}: esperado {_layer.count_params()}, "
-        f"obtido {conv_layer_params(_k, _c, _n)}")
-### END HIDDEN TESTS
+print("parâmetros de 10 filtros 3x3 sobre RGB:", 10 * (3 * 3 * 3 + 1))
 
 # %% [markdown]
 # Depois da convolução vem a ativação, que introduz a não linearidade; nas CNNs quase
-# sempre uma ReLU, $\max(0, z)$. Veja um mapa de ativação antes e depois da ReLU com um
-# filtro de borda vertical (Sobel) numa imagem de dígito:
+# sempre uma ReLU, $\max(0, z)$. Um mapa de ativação antes e depois da ReLU com um filtro de
+# borda vertical (Sobel) numa imagem de dígito:
 
 # %%
 import matplotlib.pyplot as plt
@@ -219,7 +108,150 @@ for ax, img, title in zip(axes, [_digit[0, :, :, 0], _z, np.maximum(_z, 0)],
 plt.show()
 
 # %% [markdown]
-# ## 2. Backpropagation à mão: o exemplo $3 \times 3$ / $2 \times 2$
+# Leitura: o Sobel responde positivo numa borda do "1" e negativo na outra; a ReLU guarda só
+# a borda da esquerda (as respostas positivas).
+#
+# ## 2. Custo e descida do gradiente
+#
+# Treinar é escolher os pesos $\theta$ (os filtros) que minimizam o **custo** — a perda média
+# no conjunto de treino, $\mathcal{C}(\theta) = \frac{1}{|S|}\sum_{(x, y) \in S}
+# \mathcal{L}(y, f_\theta(x))$. A **descida do gradiente** anda contra o gradiente, com um
+# passo de tamanho $\eta$ (a taxa de aprendizado):
+#
+# $$\theta_{t+1} = \theta_t - \eta\, \nabla \mathcal{C}(\theta_t).$$
+#
+# Exemplo à mão: $\mathcal{C}(\theta) = (\theta - 3)^2$, $\nabla\mathcal{C} = 2(\theta - 3)$,
+# $\theta_0 = 0$, $\eta = 0{,}25$: $\theta_1 = 0 - 0{,}25 \cdot (-6) = 1{,}5$;
+# $\theta_2 = 1{,}5 - 0{,}25 \cdot (-3) = 2{,}25$; $\theta_3 = 2{,}625$ — cada passo corta
+# pela metade a distância até o mínimo 3. Com $\eta = 1$ o passo é grande demais e $\theta$
+# oscila entre 0 e 6 para sempre.
+#
+# ### Exercício 1 (3 pontos): `gradient_descent`
+#
+# `gradient_descent(grad, theta0, lr, steps)` aplica `steps` passos e devolve a
+# **trajetória**: um array `float64` de formato `(steps + 1,) + formato de theta0`, com
+# $\theta_0, \theta_1, \ldots$ (a primeira linha é o próprio $\theta_0$). `theta0` pode ser um
+# escalar, um vetor ou uma matriz, inteiro ou *float*, e **não pode ser modificado**
+# (cuidado com `theta -= ...` no array do usuário).
+
+# %% nbgrader={"grade": false, "grade_id": "gradient_descent", "solution": true}
+def gradient_descent(grad, theta0, lr, steps):
+    """Plain gradient descent, returning the whole trajectory.
+
+    Args:
+        grad: callable, grad(theta) -> array shaped like theta (the cost's gradient).
+        theta0: initial point (scalar or array, int or float); not modified.
+        lr: learning rate eta.
+        steps: number of updates theta <- theta - lr * grad(theta).
+
+    Returns:
+        float64 array of shape (steps + 1,) + np.shape(theta0): theta_0, ..., theta_steps.
+    """
+    ### BEGIN SOLUTION
+    theta = np.array(theta0, dtype=np.float64)
+    path = [theta.copy()]
+    for _ in range(steps):
+        theta = theta - lr * np.asarray(grad(theta), dtype=np.float64)
+        path.append(theta.copy())
+    return np.stack(path)
+    ### END SOLUTION
+
+
+# %%
+print(gradient_descent(lambda t: 2 * (t - 3), 0.0, 0.25, 3))
+print("eta = 1:", gradient_descent(lambda t: 2 * (t - 3), 0.0, 1.0, 4))
+
+# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_worked_example", "points": 1}
+"""gradient_descent: o exemplo à mão (theta - 3)^2, com eta = 0,25 e eta = 1."""
+_path = gradient_descent(lambda t: 2 * (t - 3), 0.0, 0.25, 3)
+assert np.shape(_path) == (4,), f"3 passos a partir de um escalar: formato esperado (4,), obtido {np.shape(_path)}"
+np.testing.assert_allclose(_path, [0.0, 1.5, 2.25, 2.625], err_msg="theta_0..theta_3 com eta = 0,25")
+np.testing.assert_allclose(gradient_descent(lambda t: 2 * (t - 3), 0.0, 1.0, 4), [0, 6, 0, 6, 0],
+                           err_msg="com eta = 1 theta oscila entre 0 e 6")
+### BEGIN HIDDEN TESTS
+np.testing.assert_allclose(gradient_descent(lambda t: 2 * (t + 1), 5.0, 0.1, 2), [5.0, 3.8, 2.84],
+                           err_msg="(theta + 1)^2 a partir de 5, eta = 0,1")
+np.testing.assert_allclose(gradient_descent(lambda t: 2 * (t - 3), 1.0, 0.25, 0), [1.0],
+                           err_msg="0 passos: só theta_0")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_arrays", "points": 1}
+"""gradient_descent: theta0 vetor ou matriz; a trajetória empilha os pontos e theta0 não é modificado."""
+_A = np.array([[2.0, 0.0], [0.0, 4.0]])
+_theta0 = np.array([1.0, -1.0])
+_path = gradient_descent(lambda t: _A @ t, _theta0, 0.1, 2)
+assert np.shape(_path) == (3, 2), f"vetor de 2, 2 passos: formato esperado (3, 2), obtido {np.shape(_path)}"
+np.testing.assert_allclose(_path, [[1.0, -1.0], [0.8, -0.6], [0.64, -0.36]], err_msg="C = x^2 + 2 y^2")
+np.testing.assert_array_equal(_theta0, [1.0, -1.0], err_msg="theta0 foi modificado")
+### BEGIN HIDDEN TESTS
+_rng = np.random.default_rng(11)
+_B = _rng.normal(size=(3, 3))
+_Q = _B @ _B.T + np.eye(3)
+_c = _rng.normal(size=(3, 2))
+_t0 = _rng.normal(size=(3, 2))
+_t0_copy = _t0.copy()
+_path = gradient_descent(lambda t: _Q @ (t - _c), _t0, 0.05, 4)
+_want = [_t0_copy]
+for _ in range(4):
+    _want.append(_want[-1] - 0.05 * _Q @ (_want[-1] - _c))
+assert np.shape(_path) == (5, 3, 2), f"matriz 3x2, 4 passos: formato esperado (5, 3, 2), obtido {np.shape(_path)}"
+np.testing.assert_allclose(_path, np.stack(_want), rtol=1e-12, err_msg="matriz 3x2, quadrática com Q")
+np.testing.assert_array_equal(_t0, _t0_copy, err_msg="theta0 (matriz) foi modificado")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_integer_start", "points": 1}
+"""gradient_descent: theta0 inteiro é aceito e a trajetória é float64."""
+_path = gradient_descent(lambda t: 2 * (t - 3), np.array([0, 10]), 0.25, 2)
+assert np.asarray(_path).dtype == np.float64, f"esperado float64, obtido {np.asarray(_path).dtype}"
+np.testing.assert_allclose(_path, [[0, 10], [1.5, 6.5], [2.25, 4.75]], err_msg="theta0 = [0, 10] (inteiros)")
+### BEGIN HIDDEN TESTS
+_path = gradient_descent(lambda t: t - 0.5, np.int32(3), 0.5, 3)
+assert np.asarray(_path).dtype == np.float64, f"theta0 int32: esperado float64, obtido {np.asarray(_path).dtype}"
+np.testing.assert_allclose(_path, [3.0, 1.75, 1.125, 0.8125], err_msg="theta0 = int32(3), eta = 0,5")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Aprendendo um kernel $3 \times 3$ por descida do gradiente
+#
+# Um filtro também é um $\theta$. Geramos pares (entrada, saída) com um filtro "secreto" (o
+# Sobel vertical) e deixamos a descida do gradiente encontrá-lo, a partir de zeros, com o
+# custo $\mathcal{C}(F) = \frac{1}{|O|}\sum (\mathrm{Conv}(X, F) - Y)^2$. O gradiente
+# $\nabla\mathcal{C}$ vem da biblioteca (`cnnlib.reference.conv2d_backward`): a próxima seção
+# mostra de onde ele sai, e você vai escrevê-lo.
+
+# %%
+from cnnlib.reference import conv2d_backward as _library_conv2d_backward
+
+_rng = np.random.default_rng(0)
+_X_pairs = _rng.normal(size=(16, 8, 8, 1))
+_F_secret = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]]).reshape(3, 3, 1, 1)
+_Y_pairs = conv_forward(_X_pairs, _F_secret, np.zeros(1))
+
+
+def _kernel_cost_grad(flat_f):
+    f = flat_f.reshape(3, 3, 1, 1)
+    out, cache = _library_conv2d_forward(_X_pairs, f)
+    _, dw, _ = _library_conv2d_backward(2 * (out - _Y_pairs) / out.size, cache)
+    return dw.reshape(-1)
+
+
+_kernel_path = gradient_descent(_kernel_cost_grad, np.zeros(9), 0.5, 60)
+_costs = [np.mean((conv_forward(_X_pairs, f.reshape(3, 3, 1, 1), np.zeros(1)) - _Y_pairs) ** 2)
+          for f in _kernel_path]
+print("kernel aprendido:\n", _kernel_path[-1].reshape(3, 3).round(3))
+print(f"custo inicial {_costs[0]:.3f} -> final {_costs[-1]:.2e}")
+fig, ax = plt.subplots(figsize=(4.5, 2.8))
+ax.semilogy(_costs)
+ax.set_xlabel("passo")
+ax.set_ylabel("custo (MSE)")
+plt.show()
+
+# %% [markdown]
+# Leitura: o custo cai por várias ordens de grandeza em linha reta no gráfico log — a
+# descida converge geometricamente — e o kernel aprendido é o Sobel secreto.
+
+# %% [markdown]
+# ## 3. Backpropagation à mão: o exemplo $3 \times 3$ / $2 \times 2$
 #
 # Seja uma ativação de entrada $X$ ($3 \times 3 \times 1$) e um filtro $F$ ($2 \times 2 \times 1$).
 # O forward é
@@ -235,7 +267,7 @@ plt.show()
 #
 # * $\partial L/\partial F$, para atualizar os pesos: $F' = F - \eta\,\partial L/\partial F$;
 # * $\partial L/\partial X$, para continuar a propagação: $X$ é a saída da camada
-#   **anterior** (a slide diz "posterior", o que está errado), cujos pesos também precisam
+#   **anterior** (o slide diz "posterior", o que está errado), cujos pesos também precisam
 #   de gradiente (exceto na primeira camada).
 #
 # Pela regra da cadeia, $\dfrac{\partial L}{\partial f_{ij}} = \sum_{p,q}
@@ -253,7 +285,7 @@ plt.show()
 # gradientes se **somam** sobre o lote. Com *stride* $S$, a saída $O_{pq}$ lê
 # $x_{pS+i,\,qS+j}$; com *padding*, $X$ é a entrada já com zeros nas bordas.
 #
-# ### Exercício 3 (3 pontos): `conv_backward_filter`
+# ### Exercício 2 (3,5 pontos): `conv_backward_filter`
 
 # %% nbgrader={"grade": false, "grade_id": "conv_backward_filter", "solution": true}
 def conv_backward_filter(x, dout, kernel_size, stride=1, padding=0):
@@ -261,12 +293,12 @@ def conv_backward_filter(x, dout, kernel_size, stride=1, padding=0):
 
     Args:
         x: the layer's input, shape (N, H, W, C).
-        dout: dL/dO, shape (N, H', W', F).
+        dout: dL/dO, shape (N, H', W', M).
         kernel_size: (KH, KW).
         stride: positive int; padding: non-negative int (as in conv_forward).
 
     Returns:
-        dw, shape (KH, KW, C, F), summed over the batch.
+        dw, shape (KH, KW, C, M), summed over the batch.
     """
     ### BEGIN SOLUTION
     x = np.asarray(x, dtype=np.float64)
@@ -291,8 +323,8 @@ def conv_backward_filter(x, dout, kernel_size, stride=1, padding=0):
 dout_demo = np.array([[1.0, 0.0], [0.0, 0.0]]).reshape(1, 2, 2, 1)
 print(conv_backward_filter(x_demo, dout_demo, (2, 2))[:, :, 0, 0])
 
-# %% nbgrader={"grade": true, "grade_id": "test_conv_backward_filter_worked_example", "points": 1}
-"""conv_backward_filter: every partial derivative of the lecture's 3x3 / 2x2 example."""
+# %% nbgrader={"grade": true, "grade_id": "test_conv_backward_filter_worked_example", "points": 1.5}
+"""conv_backward_filter: todas as derivadas parciais do exemplo 3x3 / 2x2 da aula."""
 _X = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0], [2.0, 1.0, -3.0]])
 _dO = np.array([[0.1, -0.2], [0.3, 0.4]])
 # dL/df_ij = sum_pq dL/dO_pq * x_(p+i)(q+j), escrito termo a termo como na aula
@@ -307,16 +339,17 @@ assert np.shape(_got) == (2, 2, 1, 1), f"forma esperada (2, 2, 1, 1), obtida {np
 np.testing.assert_allclose(_got[:, :, 0, 0], _expected, atol=1e-12,
                            err_msg="dL/dF deve ser Conv(X, dL/dO)")
 ### BEGIN HIDDEN TESTS
-np.testing.assert_allclose(conv_backward_filter(x_demo, dout_demo, (2, 2))[:, :, 0, 0],
+np.testing.assert_allclose(conv_backward_filter(np.arange(9.0).reshape(1, 3, 3, 1),
+                                                np.array([[1.0, 0.0], [0.0, 0.0]]).reshape(1, 2, 2, 1), (2, 2))[:, :, 0, 0],
                            [[0, 1], [3, 4]], err_msg="dL/dO = [[1, 0], [0, 0]]")
 ### END HIDDEN TESTS
 
 
 # %% [markdown]
 # Os testes a seguir comparam o seu gradiente com o da diferenciação automática do
-# TensorFlow, calculado por esta função auxiliar (não a altere):
+# TensorFlow, calculado por esta função auxiliar (célula somente leitura):
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "tf_grads_reference", "locked": true, "solution": false}
 def _tf_grads(x, w, dout, stride=1, padding=0):
     """dL/dx and dL/dw of sum(conv(x, w) * dout), by TensorFlow's autodiff."""
     x = tf.constant(np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0))))
@@ -330,7 +363,7 @@ def _tf_grads(x, w, dout, stride=1, padding=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_backward_filter_batch", "points": 2}
-"""conv_backward_filter: batch and channels, against TensorFlow's autodiff."""
+"""conv_backward_filter: lote e canais, comparados com a diferenciação automática do TensorFlow."""
 _rng = np.random.default_rng(1)
 _x = _rng.normal(size=(3, 5, 6, 2))
 _w = _rng.normal(size=(2, 3, 2, 4))
@@ -358,7 +391,7 @@ for _shape, _k, _s, _p in [((2, 7, 9, 3), (3, 3), 2, 0), ((1, 6, 6, 1), (3, 3), 
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 3. O gradiente da entrada: $\mathrm{FullConv}(\mathrm{rot180}(F), \partial L/\partial O)$
+# ## 4. O gradiente da entrada: $\mathrm{FullConv}(\mathrm{rot180}(F), \partial L/\partial O)$
 #
 # Para $\partial L/\partial X$ somamos, para cada $x_{ij}$, as saídas em que ele aparece:
 #
@@ -378,14 +411,14 @@ for _shape, _k, _s, _p in [((2, 7, 9, 3), (3, 3), 2, 0), ((1, 6, 6, 1), (3, 3), 
 # correlação cruzada *valid*. A saída cresce de $H'$ para $H' + K - 1$, que é exatamente o
 # tamanho de $X$.
 #
-# ### Exercício 4 (1,5 ponto): `rot180`
+# ### Exercício 3 (1,5 ponto): `rot180`
 
 # %% nbgrader={"grade": false, "grade_id": "rot180", "solution": true}
 def rot180(w):
     """Rotate filters by 180 degrees in their two spatial axes.
 
     Args:
-        w: shape (KH, KW) or (KH, KW, ...) (e.g. (KH, KW, C, F)).
+        w: shape (KH, KW) or (KH, KW, ...) (e.g. (KH, KW, C, M)).
 
     Returns:
         array of the same shape with out[i, j, ...] = w[KH - 1 - i, KW - 1 - j, ...].
@@ -400,7 +433,7 @@ def rot180(w):
 print(rot180(np.array([[1, 2, 3], [4, 5, 6]])))
 
 # %% nbgrader={"grade": true, "grade_id": "test_rot180", "points": 1.5}
-"""rot180: a vertical flip then a horizontal flip, only on the spatial axes."""
+"""rot180: um flip vertical e depois um horizontal, só nos eixos espaciais."""
 _got = rot180(np.array([[1, 2], [3, 4]]))
 np.testing.assert_array_equal(_got, [[4, 3], [2, 1]],
                               err_msg="rot180([[1, 2], [3, 4]]) deve ser [[4, 3], [2, 1]]")
@@ -418,7 +451,7 @@ for _c in range(2):
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercício 5 (1,5 ponto): `full_convolution2d`
+# ### Exercício 4 (1,5 ponto): `full_convolution2d`
 #
 # A "convolução completa" de uma matriz `a` ($H \times W$) com um kernel `k`
 # ($K_H \times K_W$): acrescente $K_H - 1$ linhas de zeros em cima e embaixo e $K_W - 1$
@@ -461,11 +494,11 @@ def full_convolution2d(a, k):
 print(full_convolution2d(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 0.0], [0.0, 0.0]])))
 
 # %% nbgrader={"grade": true, "grade_id": "test_full_convolution2d", "points": 1.5}
-"""full_convolution2d: output size H + K - 1 and values."""
+"""full_convolution2d: saída de tamanho H + K - 1 e os seus valores."""
 _got = full_convolution2d(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 0.0], [0.0, 0.0]]))
 assert np.shape(_got) == (3, 3), f"forma esperada (3, 3), obtida {np.shape(_got)}"
 np.testing.assert_allclose(_got, [[0, 0, 0], [0, 1, 2], [0, 3, 4]],
-                           err_msg="a convolução completa completa com K - 1 zeros em cada borda")
+                           err_msg="a convolução completa preenche com K - 1 zeros cada borda")
 ### BEGIN HIDDEN TESTS
 import scipy.signal
 from autograder.forbid import DEFAULT_CONV_TARGETS, forbid
@@ -484,7 +517,7 @@ for _ashape, _kshape in [((2, 2), (2, 2)), ((4, 3), (2, 3)), ((5, 6), (3, 1)), (
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercício 6 (3 pontos): `conv_backward_input`
+# ### Exercício 5 (3,5 pontos): `conv_backward_input`
 #
 # Agora junte tudo: $\partial L/\partial X = \mathrm{FullConv}(\mathrm{rot180}(F),
 # \partial L/\partial O)$, para cada imagem do lote, cada canal de entrada $c$ somando sobre
@@ -500,13 +533,40 @@ for _ashape, _kshape in [((2, 2), (2, 2)), ((4, 3), (2, 3)), ((5, 6), (3, 1)), (
 # recorte $P$ linhas/colunas de cada borda. Se $(H + 2P - K)$ não for múltiplo de $S$, as
 # últimas linhas/colunas da entrada não foram lidas por nenhuma saída: o gradiente delas é 0.
 
+# %% [markdown]
+# **Exemplo resolvido com *stride*.** Entrada $5 \times 5$, filtro $3 \times 3$ de uns,
+# $S = 2$, sem *padding*: a saída é $2 \times 2$ e as janelas começam nas linhas/colunas 0 e
+# 2 — elas se **sobrepõem** na linha e na coluna 2. Com $\partial L/\partial O$ =
+# `[[1, 2], [3, 4]]`, cada $\partial L/\partial O_{pq}$ volta para os 9 elementos da sua
+# janela (vezes o peso, aqui 1):
+#
+# $$\frac{\partial L}{\partial X} = \begin{bmatrix}
+# 1 & 1 & 1+2 & 2 & 2\\ 1 & 1 & 3 & 2 & 2\\ 1+3 & 4 & 1+2+3+4 & 2+4 & 6\\
+# 3 & 3 & 3+4 & 4 & 4\\ 3 & 3 & 7 & 4 & 4 \end{bmatrix}
+# = \begin{bmatrix} 1&1&3&2&2\\ 1&1&3&2&2\\ 4&4&10&6&6\\ 3&3&7&4&4\\ 3&3&7&4&4 \end{bmatrix}.$$
+#
+# Pela receita do exercício: inserir $S - 1 = 1$ zero entre os vizinhos dá
+# `[[1, 0, 2], [0, 0, 0], [3, 0, 4]]`, e a convolução completa desse $3 \times 3$ com
+# $\mathrm{rot180}(F)$ ($3 \times 3$) tem $5 \times 5$ — o mesmo resultado. A célula abaixo
+# confere a conta espalhando cada $\partial L/\partial O_{pq}$ pela sua janela (a definição,
+# não a receita):
+
+# %%
+_dO_stride = np.array([[1.0, 2.0], [3.0, 4.0]])
+_F_stride = np.ones((3, 3))
+_dX_by_hand = np.zeros((5, 5))
+for _p in range(2):
+    for _q in range(2):
+        _dX_by_hand[2 * _p:2 * _p + 3, 2 * _q:2 * _q + 3] += _dO_stride[_p, _q] * _F_stride
+print(_dX_by_hand)
+
 # %% nbgrader={"grade": false, "grade_id": "conv_backward_input", "solution": true}
 def conv_backward_input(dout, w, input_shape, stride=1, padding=0):
     """Gradient of the loss with respect to the input: dL/dX = FullConv(rot180(F), dL/dO).
 
     Args:
-        dout: dL/dO, shape (N, H', W', F).
-        w: filters, shape (KH, KW, C, F).
+        dout: dL/dO, shape (N, H', W', M).
+        w: filters, shape (KH, KW, C, M).
         input_shape: (N, H, W, C), the shape of the layer's input x.
         stride: positive int; padding: non-negative int (as in conv_forward).
 
@@ -541,8 +601,8 @@ def conv_backward_input(dout, w, input_shape, stride=1, padding=0):
 # %%
 print(conv_backward_input(dout_demo, w_demo, (1, 3, 3, 1))[0, :, :, 0])
 
-# %% nbgrader={"grade": true, "grade_id": "test_conv_backward_input_worked_example", "points": 1}
-"""conv_backward_input: every partial derivative of the lecture's 3x3 / 2x2 example."""
+# %% nbgrader={"grade": true, "grade_id": "test_conv_backward_input_worked_example", "points": 1.5}
+"""conv_backward_input: todas as derivadas parciais do exemplo 3x3 / 2x2 da aula."""
 _F = np.array([[0.5, -1.0], [2.0, 3.0]])
 _dO = np.array([[0.1, -0.2], [0.3, 0.4]])
 _expected = np.array([
@@ -557,12 +617,14 @@ assert np.shape(_got) == (1, 3, 3, 1), f"forma esperada (1, 3, 3, 1), obtida {np
 np.testing.assert_allclose(_got[0, :, :, 0], _expected, atol=1e-12,
                            err_msg="dL/dX deve ser FullConv(rot180(F), dL/dO)")
 ### BEGIN HIDDEN TESTS
-np.testing.assert_allclose(conv_backward_input(dout_demo, w_demo, (1, 3, 3, 1))[0, :, :, 0],
+np.testing.assert_allclose(conv_backward_input(np.array([[1.0, 0.0], [0.0, 0.0]]).reshape(1, 2, 2, 1),
+                                               np.array([[0.0, 1.0], [2.0, 3.0]]).reshape(2, 2, 1, 1),
+                                               (1, 3, 3, 1))[0, :, :, 0],
                            [[0, 1, 0], [2, 3, 0], [0, 0, 0]], err_msg="dL/dO = [[1, 0], [0, 0]]")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_backward_input_general", "points": 2}
-"""conv_backward_input: batch, channels, stride and padding, against TensorFlow's autodiff."""
+"""conv_backward_input: lote, canais, stride e padding, comparados com a diferenciação automática do TensorFlow."""
 _rng = np.random.default_rng(3)
 _x = _rng.normal(size=(2, 5, 4, 3))
 _w = _rng.normal(size=(3, 2, 3, 2))
@@ -599,7 +661,7 @@ for _shape, _k, _s, _p in [((2, 7, 7, 2), (3, 3), 2, 0), ((1, 6, 5, 1), (3, 3), 
 # nas posições do mapa $f$) e, durante o backward, um por ativação de entrada
 # ($\partial L/\partial X$, do tamanho de $X$), que segue para a camada anterior.
 #
-# ### Exercício 7 (1 ponto): `conv_backward_bias`
+# ### Exercício 6 (1,5 ponto): `conv_backward_bias`
 #
 # O *bias* $b_f$ é somado a **todas** as posições do mapa $f$, em **todas** as imagens do
 # lote; logo $\partial L/\partial b_f = \sum_{n,p,q} \partial L/\partial O[n, p, q, f]$.
@@ -609,18 +671,18 @@ def conv_backward_bias(dout):
     """Gradient of the loss with respect to the biases.
 
     Args:
-        dout: dL/dO, shape (N, H', W', F).
+        dout: dL/dO, shape (N, H', W', M).
 
     Returns:
-        db, shape (F,): dout summed over the batch and both spatial axes.
+        db, shape (M,): dout summed over the batch and both spatial axes.
     """
     ### BEGIN SOLUTION
     return np.asarray(dout, dtype=np.float64).sum(axis=(0, 1, 2))
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_conv_backward_bias", "points": 1}
-"""conv_backward_bias: summed over batch and positions, one value per filter."""
+# %% nbgrader={"grade": true, "grade_id": "test_conv_backward_bias", "points": 1.5}
+"""conv_backward_bias: soma sobre o lote e as posições, um valor por filtro."""
 _dout = np.arange(2 * 2 * 3 * 2, dtype=float).reshape(2, 2, 3, 2)
 _got = conv_backward_bias(_dout)
 assert np.shape(_got) == (2,), f"forma esperada (2,), obtida {np.shape(_got)}"
@@ -637,7 +699,7 @@ np.testing.assert_allclose(conv_backward_bias(_dout), _tape.gradient(_loss, _b).
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 4. Verificação numérica do gradiente
+# ## 5. Verificação numérica do gradiente
 #
 # Como saber se um gradiente escrito à mão está certo? Comparando-o com a definição de
 # derivada, por **diferenças centrais**:
@@ -648,7 +710,7 @@ np.testing.assert_allclose(conv_backward_bias(_dout), _tape.gradient(_loss, _b).
 # **erro relativo** $\max_i \dfrac{|a_i - b_i|}{\max(10^{-8}, |a_i| + |b_i|)}$: em `float64`,
 # valores por volta de $10^{-7}$ ou menores indicam um gradiente correto.
 #
-# ### Exercício 8 (2,5 pontos): `numeric_gradient` e `relative_error`
+# ### Exercício 7 (2,5 pontos): `numeric_gradient` e `relative_error`
 
 # %% nbgrader={"grade": false, "grade_id": "numeric_gradient", "solution": true}
 def numeric_gradient(f, x, h=1e-5):
@@ -705,7 +767,7 @@ print(numeric_gradient(lambda v: np.sum(v ** 3), _x))
 print("erro relativo:", relative_error(numeric_gradient(lambda v: np.sum(v ** 3), _x), 3 * _x ** 2))
 
 # %% nbgrader={"grade": true, "grade_id": "test_numeric_gradient", "points": 1.5}
-"""numeric_gradient: matches analytic gradients and leaves x unchanged."""
+"""numeric_gradient: igual aos gradientes analíticos, e x volta aos valores originais."""
 _x = np.array([[1.0, -2.0], [0.5, 3.0]])
 _x_before = _x.copy()
 _got = numeric_gradient(lambda v: np.sum(v ** 3), _x)
@@ -725,13 +787,10 @@ with forbid("tensorflow.GradientTape", "tensorflow.gradients", "cnnlib.gradcheck
 np.testing.assert_allclose(_got, np.cos(_x_orig) * _wt, rtol=1e-6, atol=1e-9,
                            err_msg="entrada 3D: gradiente de sum(sin(x) * w)")
 np.testing.assert_array_equal(_x, _x_orig, err_msg="entrada 3D: x deve voltar aos valores originais")
-_calls = []
-numeric_gradient(lambda v: _calls.append(1) or float(np.sum(v)), np.zeros(5))
-assert len(_calls) == 10, f"diferenças centrais: 2 avaliações por entrada (10), obtidas {len(_calls)}"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_relative_error", "points": 1}
-"""relative_error: elementwise, symmetric, safe at zero."""
+"""relative_error: elemento a elemento, simétrico, seguro em zero."""
 _got = relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.2]))
 assert abs(_got - 0.2 / 4.2) < 1e-12, f"esperado {0.2 / 4.2:.6f}, obtido {_got}"
 assert relative_error(np.zeros(3), np.zeros(3)) == 0.0, "erro relativo de zeros iguais deve ser 0"
@@ -768,14 +827,14 @@ print("nosso numeric_gradient vs cnnlib.gradcheck:",
                                  cnnlib.gradcheck.numeric_gradient(_loss_w, _w.copy())))
 
 # %% [markdown]
-# ## 5. O seu gradiente dentro do Keras: `tf.custom_gradient`
+# ## 6. O seu gradiente dentro do Keras: `tf.custom_gradient`
 #
 # O Keras calcula gradientes por diferenciação automática. Com `tf.custom_gradient`
 # dizemos ao TensorFlow: "para esta operação, o gradiente é **este aqui**". A função
 # decorada devolve a saída e uma função `grad(dout)` que devolve um gradiente por entrada,
 # na ordem das entradas.
 #
-# ### Exercício 9 (3 pontos): `conv2d_manual`
+# ### Exercício 8 (3 pontos): `conv2d_manual`
 #
 # Escreva uma convolução *valid* com *stride* 1 cujo forward é `tf.nn.conv2d` (permitido
 # aqui) e cujo backward usa **as suas** funções `conv_backward_input` e
@@ -791,10 +850,10 @@ def conv2d_manual(x, w):
 
     Args:
         x: tensor (N, H, W, C), float32 or float64.
-        w: tensor (KH, KW, C, F), same dtype.
+        w: tensor (KH, KW, C, M), same dtype.
 
     Returns:
-        (out, grad): out (N, H - KH + 1, W - KW + 1, F); grad(dout) -> (dx, dw), computed with
+        (out, grad): out (N, H - KH + 1, W - KW + 1, M); grad(dout) -> (dx, dw), computed with
         conv_backward_input and conv_backward_filter (never with TensorFlow's autodiff).
     """
     ### BEGIN SOLUTION
@@ -837,7 +896,7 @@ print("gradcheck float64 (x, w):", cnnlib.gradcheck.check_gradients(
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv2d_manual_gradients", "points": 1.5}
-"""conv2d_manual: output and gradients equal keras.layers.Conv2D's (float32)."""
+"""conv2d_manual: saída e gradientes iguais aos de keras.layers.Conv2D (float32)."""
 def _keras_vs_manual(x, kernel):
     """Gradients of a loss through keras.layers.Conv2D and through conv2d_manual."""
     layer = keras.layers.Conv2D(kernel.shape[-1], kernel.shape[:2], use_bias=False)
@@ -879,7 +938,7 @@ for _what, _mine, _ref in zip(["dL/dX", "dL/dF"], _gm, _gk):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv2d_manual_is_handwritten", "points": 1.5}
-"""conv2d_manual: the gradient graph has no TensorFlow conv-backprop op, and it works in fit."""
+"""conv2d_manual: o grafo do gradiente não tem operações de backprop de convolução do TensorFlow, e funciona no fit."""
 @tf.function
 def _traced_grads(x, w):
     with tf.GradientTape() as tape:
@@ -908,13 +967,17 @@ np.testing.assert_allclose(_dx.numpy()[0, :, :, 0],
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 6. Treinando uma rede com o seu gradiente
+# ## 7. Treinando uma rede com o seu gradiente
 #
 # Uma camada Keras com pesos (`build`) que usa `conv2d_manual` no `call`. O `kernel` é
 # passado como tensor (`tf.convert_to_tensor(self.kernel)`): assim o gradiente que o
 # `custom_gradient` devolve para `w` chega à variável. Treinamos uma rede pequena nos
 # dígitos $8 \times 8$ do scikit-learn (1.797 imagens reais) com `fit`, lado a lado com a mesma
-# rede feita com `keras.layers.Conv2D`, a partir dos mesmos pesos iniciais.
+# rede feita com `keras.layers.Conv2D`, a partir dos mesmos pesos iniciais. A rede usa
+# também um *max pooling* $2 \times 2$ e uma saída softmax com a entropia cruzada: essas
+# peças são explicadas (e escritas por você) no notebook 03; aqui basta saber que o pooling
+# reduz o mapa pela metade e que a softmax transforma 10 números em probabilidades. O
+# otimizador, Adam, é uma descida do gradiente com passo adaptado por peso.
 
 # %%
 class ManualConv2D(keras.layers.Layer):
