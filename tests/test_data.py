@@ -74,9 +74,9 @@ def test_bad_names_are_rejected():
 def test_prepare_is_idempotent_and_validate_catches_tampering(tmp_path):
     root = tmp_path / "data"
     messages = []
-    data.prepare(root, names=("digits", "photos"), log=messages.append)
+    data.prepare(root, names=("digits", "photos"), tfds=False, log=messages.append)
     first = json.loads((root / "manifest.json").read_text())
-    data.prepare(root, names=("digits", "photos"), log=messages.append)
+    data.prepare(root, names=("digits", "photos"), tfds=False, log=messages.append)
     assert json.loads((root / "manifest.json").read_text()) == first
     assert sum("already prepared" in m for m in messages) == 2, messages
     assert data.validate(root) == {"digits": "ok", "photos": "ok"}
