@@ -65,22 +65,33 @@ def samples(source_nb, release_nb, mutants) -> dict[str, object]:
 def build_assignment(assignment: str, paths: Paths) -> list[Path]:
     """Regenerate notebooks/<a>/ and samples/<a>/; return the files written."""
     with tempfile.TemporaryDirectory(prefix="autograder-build-") as tmp:
-        course = Path(tmp)
-        source_nb, release_nb, _, mutants = make_release(course, paths, assignment)
-        release_dir = course / "release" / assignment
-        out_dir = paths.notebooks / assignment
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        written = []
-        for path in sorted(p for p in release_dir.rglob("*") if p.is_file()):
-            dest = out_dir / path.relative_to(release_dir)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if path.suffix == ".ipynb":
-                nbtools.write(release_nb if path.name == f"{assignment}.ipynb" else nbtools.clean(
-                    nbtools.nbformat.read(path, as_version=4)), dest)
-            else:
-                shutil.copyfile(path, dest)
-            written.append(dest)
+        return build_in(assignment, paths, Path(tmp))[0]
+
+
+def build_in(assignment: str, paths: Paths, course: Path):
+    """Build the release in the course root ``course`` (once), write notebooks/<a>/ and
+    samples/<a>/ from it.
+
+    Returns:
+        (files written, ``make_release``'s result: pass it to ``grade_submissions`` as
+        ``prepared`` to grade in the same course root without building again).
+    """
+    prepared = make_release(course, paths, assignment)
+    source_nb, release_nb, _, mutants = prepared
+    release_dir = course / "release" / assignment
+    out_dir = paths.notebooks / assignment
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    written = []
+    for path in sorted(p for p in release_dir.rglob("*") if p.is_file()):
+        dest = out_dir / path.relative_to(release_dir)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".ipynb":
+            nbtools.write(release_nb if path.name == f"{assignment}.ipynb" else nbtools.clean(
+                nbtools.nbformat.read(path, as_version=4)), dest)
+        else:
+            shutil.copyfile(path, dest)
+        written.append(dest)
     sample_dir = paths.samples / assignment
     if sample_dir.exists():
         shutil.rmtree(sample_dir)
@@ -88,7 +99,7 @@ def build_assignment(assignment: str, paths: Paths) -> list[Path]:
         dest = sample_dir / student / f"{assignment}.ipynb"
         nbtools.write(nb, dest)
         written.append(dest)
-    return written
+    return written, prepared
 
 
 def build(assignment: str | None, paths: Paths, out=_print) -> int:

@@ -72,6 +72,8 @@ def check_assignment(assignment: str, paths: Paths, *, cell_timeout: int = CELL_
         actual = (_fmt(r.failed_cells) if r.status == "graded" else f"{r.status}: {r.reason}")
         rows.append((f"correct: {c.name}", "- (full marks)", actual, ok))
     rows = [(a, b, c, "OK" if ok else "FAIL") for a, b, c, ok in rows]
+    if sol.flags:  # not a failure (no point lost), but every student would be flagged alike
+        out(f"{assignment}: warning: the solution itself is flagged for manual review: {' | '.join(sol.flags)}")
     times = [r.seconds for r in results]
     out(f"{assignment}: autograde time per notebook: mean {sum(times) / len(times):.1f} s, "
         f"max {max(times):.1f} s over {len(times)} runs")

@@ -24,6 +24,12 @@ def _positive(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    if not value.isdigit() or int(value) <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (processes). Received: {value!r}")
+    return int(value)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
     parser.add_argument("--root", help="repository root (default: this checkout or $AUTOGRADER_ROOT)")
@@ -36,6 +42,14 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="autograde SUBMISSIONS_DIR/<student>/<notebook>.ipynb")
     p.add_argument("assignment")
     p.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
+    p.add_argument("--jobs", type=_count, default=None, help="submissions graded at once (default: cores)")
+    p.add_argument("--resume", action="store_true",
+                   help="skip students whose submission is unchanged since their recorded grade")
+    p.add_argument("--shard", metavar="I/N", help="grade only slice I of N (sorted ids) into a shard file")
+    p.add_argument("--shard-file", type=Path, help="where --shard writes (default <course>/shards/A/shard-I-of-N.json)")
+    p = sub.add_parser("merge", help="merge shard files into the gradebook, grades.csv and feedback")
+    p.add_argument("assignment")
+    p.add_argument("shards", type=Path, nargs="+", metavar="SHARD_FILE")
     sub.add_parser("demo", help="build everything and grade the bundled samples into the course root")
     for sp in sub.choices.values():  # also accepted after the subcommand
         sp.add_argument("--course-dir", default=argparse.SUPPRESS, help="nbgrader course root")
@@ -68,7 +82,12 @@ def run(args: argparse.Namespace) -> int:
         from autograder.grade import grade
 
         return grade(args.assignment, args.submissions, paths, cell_timeout=args.cell_timeout,
-                     wall_timeout=args.timeout)
+                     wall_timeout=args.timeout, jobs=args.jobs, resume=args.resume, shard=args.shard,
+                     shard_file=args.shard_file)
+    if args.command == "merge":
+        from autograder.grade import merge_cli
+
+        return merge_cli(args.assignment, args.shards, paths)
     from autograder.demo import demo
 
     return demo(paths, cell_timeout=args.cell_timeout, wall_timeout=args.timeout)

@@ -3,7 +3,7 @@ root, print the grade table, write course/grades.csv and course/feedback/."""
 
 from __future__ import annotations
 
-from autograder.build import build_assignment
+from autograder.build import build_in
 from autograder.errors import AutograderError
 from autograder.grade import WALL_TIMEOUT, _print, format_table, grade_submissions, write_csv
 from autograder.nbconfig import CELL_TIMEOUT
@@ -30,16 +30,16 @@ def demo(paths: Paths, cell_timeout: int = CELL_TIMEOUT, wall_timeout: float = W
         raise AutograderError(f"no assignments found under {paths.solutions}")
     results = []
     for name in names:
-        build_assignment(name, paths)
+        _, prepared = build_in(name, paths, paths.course)  # built once, graded in the same course root
         out(f"built {name}; grading samples from {paths.samples / name}")
         results += grade_submissions(name, paths.samples / name, paths, cell_timeout=cell_timeout,
-                                     wall_timeout=wall_timeout, out=out)
+                                     wall_timeout=wall_timeout, prepared=prepared, out=out)
     write_csv(results, paths.course / "grades.csv")
     out(format_table(results))
     for name in names:
         times = [r.seconds for r in results if r.assignment == name and r.status == "graded"]
         if times:
-            out(f"{name}: autograde time per notebook (own nbgrader process): mean {sum(times) / len(times):.1f} s, "
+            out(f"{name}: autograde time per notebook (sandboxed worker): mean {sum(times) / len(times):.1f} s, "
                 f"max {max(times):.1f} s")
     out(f"wrote {paths.course / 'grades.csv'} and feedback under {paths.course / 'feedback'}")
     problems = sample_problems(results)

@@ -1,44 +1,60 @@
-"""``autograder grade``: autograde a folder of submissions with real nbgrader, one
-process per submission; export grades.csv and per-student feedback HTML."""
+"""``autograder grade``: autograde a folder of submissions, each in its own sandbox, in
+parallel on warm workers; one writer for the gradebook, grades.csv and feedback.
+
+Stages over one record per student (:class:`Submission`):
+
+1. ``release``  build the assignment once into the course root (gradebook cells);
+2. ``intake``   student folders -> safe ids, copies in submitted/, cells matched by
+                grade_id (repairs noted), static review of the answers;
+3. ``run``      each notebook in a sandboxed worker forked from a warm server
+                (``autograder.run``), ``--jobs`` at a time;
+4. ``score``    points per grade cell, known mistakes, flags for manual review;
+5. ``record``   gradebook, autograded notebook, per-student record (resume, shards);
+6. ``feedback`` nbgrader's feedback pages for everyone graded, annotated; a page of its
+                own for what could not be graded.
+
+``--shard i/n`` runs stages 1-4 on a deterministic slice of the students and writes a
+shard file instead of stage 5-6; ``autograder merge`` does 5-6 from shard files.
+"""
 
 from __future__ import annotations
 
-import csv
+import concurrent.futures
 import dataclasses
+import hashlib
 import json
-import re
+import os
 import shutil
-import time
+import signal
 from pathlib import Path
 
 import nbformat
 
-from autograder import nbgrun
 from autograder import notebook as nbtools
 from autograder.build import make_release
 from autograder.errors import AutograderError
-from autograder.feedback import write_failure_feedback
+from autograder.grades import store
+from autograder.grades.store import CSV_FIELDS, safe_id, write_csv  # noqa: F401 - public API
 from autograder.mutants import Mutant, match_mistakes
 from autograder.nbconfig import CELL_TIMEOUT
 from autograder.paths import Paths
+
 
 def _print(*args):
     print(*args, flush=True)
 
 
 WALL_TIMEOUT = 600
-_STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
-CSV_FIELDS = ["student", "assignment", "notebook", "score", "max_score", "status",
-              "failed_cells", "known_mistakes", "reason"]
+GRADER_VERSION = "2"
 
 
 @dataclasses.dataclass
 class NotebookResult:
     """The grade of one student's notebook.
 
-    status: ``graded`` (nbgrader ran it; score may be partial) or ``failed`` (score 0:
-    invalid JSON, missing, kernel death, wall timeout); ``reason`` says why / what was
-    repaired (deleted or edited test cells).
+    status: ``graded`` (score may be partial; points earned before a crash are kept) or
+    ``failed`` (score 0: no notebook, not a notebook, nothing could run); ``reason`` says
+    why and what was repaired; ``review`` with ``flags``: scored, but needs a person.
     """
 
     student: str
@@ -50,178 +66,275 @@ class NotebookResult:
     cells: dict[str, tuple[float, float]]
     reason: str = ""
     mistakes: list[Mutant] = dataclasses.field(default_factory=list)
-    seconds: float = 0.0  # wall time of this student's autograde run
+    seconds: float = 0.0
+    flags: list[str] = dataclasses.field(default_factory=list)
+    folder: str = ""
+
+    @property
+    def review(self) -> bool:
+        return bool(self.flags)
 
     @property
     def failed_cells(self) -> list[str]:
         return sorted(c for c, (s, m) in self.cells.items() if s < m)
 
+    def to_json(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["mistakes"] = [m.name for m in self.mistakes]
+        d["cells"] = {k: list(v) for k, v in self.cells.items()}
+        return d
 
-def _inspect(path: Path, release_grade_cells: dict[str, dict]) -> tuple[str | None, list[str]]:
-    """(fatal problem or None, repair notes) for one submitted notebook."""
-    if not path.is_file():
-        return "notebook não enviado", []
-    try:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
-    except (json.JSONDecodeError, nbformat.ValidationError, UnicodeDecodeError, KeyError, AttributeError,
-            TypeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"arquivo .ipynb inválido (JSON/nbformat): {first[:200]}", []
-    notes = []
-    submitted = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells
-                 if isinstance(c.metadata.get("nbgrader"), dict)}
-    deleted = [g for g in release_grade_cells if g not in submitted]
-    edited = [g for g, c in release_grade_cells.items() if g in submitted and submitted[g] != c["source"]]
-    if deleted:
-        notes.append(f"células de teste apagadas e restauradas: {', '.join(sorted(deleted))}")
-    if edited:
-        notes.append(f"células de teste editadas e restauradas: {', '.join(sorted(edited))}")
-    return None, notes
+    @classmethod
+    def from_json(cls, d: dict, mutants: list[Mutant]) -> "NotebookResult":
+        by_name = {m.name: m for m in mutants}
+        d = dict(d)
+        d["mistakes"] = [by_name[n] for n in d.get("mistakes", []) if n in by_name]
+        d["cells"] = {k: (float(v[0]), float(v[1])) for k, v in d["cells"].items()}
+        return cls(**d)
 
 
-def _adopt_renamed(dest: Path, notebooks: list[str]) -> str | None:
-    """One-notebook assignments: a single ``.ipynb`` under another name (``x (1).ipynb``,
-    as LMS downloads rename them) is graded as the expected notebook (in the copy)."""
-    if len(notebooks) != 1 or (dest / f"{notebooks[0]}.ipynb").exists():
-        return None
-    found = sorted(dest.glob("*.ipynb"))
-    if len(found) != 1:
-        return None
-    found[0].rename(dest / f"{notebooks[0]}.ipynb")
-    return found[0].name
+@dataclasses.dataclass
+class Assignment:
+    """An assignment built once per run."""
 
+    name: str
+    course: Path
+    source_nbs: dict[str, object]
+    release_nb: object
+    extra: list[Path]
+    mutants: list[Mutant]
+    folder: Path
+    key: str
+
+    @property
+    def notebooks(self) -> list[str]:
+        return sorted(self.source_nbs)
+
+    def points(self, notebook: str) -> dict[str, float]:
+        return {g: float(c["points"]) for g, c in nbtools.grade_cells(self.source_nbs[notebook]).items()}
+
+    def release_of(self, notebook: str):
+        if notebook == self.name:
+            return self.release_nb
+        return nbtools.clean(nbformat.read(self.course / "release" / self.name / f"{notebook}.ipynb", as_version=4))
+
+
+@dataclasses.dataclass
+class Submission:
+    """One student through the stages."""
+
+    student: str
+    folder: str
+    path: Path
+    key: str = ""
+    notes: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    prepared: dict = dataclasses.field(default_factory=dict)
+    results: list[NotebookResult] = dataclasses.field(default_factory=list)
+    autograded: dict[str, dict] = dataclasses.field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------- stage 1
+
+def prepare_assignment(assignment: str, paths: Paths, prepared=None) -> Assignment:
+    course = paths.course
+    source_nb, release_nb, extra, mutants = prepared or make_release(course, paths, assignment)
+    sources = {p.stem: nbformat.read(p, as_version=4) for p in sorted((course / "source" / assignment).glob("*.ipynb"))}
+    sources[assignment] = source_nb
+    key = hashlib.sha256((GRADER_VERSION + nbtools.dumps(source_nb)).encode()).hexdigest()
+    return Assignment(assignment, course, sources, release_nb, extra, mutants,
+                      paths.master(assignment).parent, key)
+
+
+# ------------------------------------------------------------------------- stage 2
 
 def list_submissions(submissions: Path) -> list[str]:
-    """Student folders of SUBMISSIONS_DIR (sorted); bad names are an error."""
+    """Student folders of SUBMISSIONS_DIR (sorted), any names (mapped to safe ids)."""
     if not submissions.is_dir():
         raise AutograderError(f"SUBMISSIONS_DIR must be a folder of <student>/<notebook>.ipynb. Received: {submissions}")
     students = sorted(d.name for d in submissions.iterdir() if d.is_dir() and not d.name.startswith("."))
-    bad = [s for s in students if not _STUDENT.match(s)]
-    if bad:
-        raise AutograderError(f"student folder names must match {_STUDENT.pattern}. Received: {bad}")
     if not students:
         raise AutograderError(f"no student folders in {submissions}")
+    ids = [safe_id(s) for s in students]
+    if len(set(ids)) != len(ids):
+        raise AutograderError(f"student folders map to the same id: {students}")
     return students
 
 
-def grade_submissions(assignment: str, submissions: Path, paths: Paths, *,
-                      cell_timeout: int = CELL_TIMEOUT, wall_timeout: float = WALL_TIMEOUT,
-                      feedback: bool = True, prepared=None, batch: bool = False,
-                      out=_print) -> list[NotebookResult]:
-    """Autograde every ``submissions/<student>/`` into the course root ``paths.course``.
-
-    Submissions are copied into submitted/ (never modified); each student is autograded
-    in its own nbgrader process with a per-cell and a wall timeout; nothing is dropped.
-
-    Args:
-        prepared: ``make_release(paths.course, paths, assignment)``'s result, when the
-            caller already generated the assignment in this course root.
-        batch: autograde all students in one nbgrader process (faster start-up, less
-            isolation; ``check`` uses it for its own known submissions). The wall timeout
-            then covers the batch (wall_timeout x submissions).
-
-    Returns:
-        One NotebookResult per (student, notebook), sorted by student then notebook.
-    """
-    submissions = Path(submissions).resolve()
-    students = list_submissions(submissions)
-    course = paths.course
-    source_nb, release_nb, _, mutants = prepared or make_release(course, paths, assignment)
-    notebooks = sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
-    release_cells = nbtools.grade_cells(release_nb)
-    source_points = {nb: _max_points(course / "source" / assignment / f"{nb}.ipynb") for nb in notebooks}
-    results: list[NotebookResult] = []
-    graded_ok: list[str] = []
-    problems: dict[str, dict[str, str]] = {}
-    notes: dict[str, dict[str, list[str]]] = {}
-    for student in students:
-        dest = course / "submitted" / student / assignment
-        for folder in (dest, course / "autograded" / student / assignment, course / "feedback" / student / assignment):
-            if folder.exists():
-                shutil.rmtree(folder)
-        shutil.copytree(submissions / student, dest)
-        problems[student], notes[student] = {}, {}
-        renamed = _adopt_renamed(dest, notebooks)
-        for nb in notebooks:
-            fatal, notes[student][nb] = _inspect(dest / f"{nb}.ipynb", release_cells if nb == assignment else {})
-            if renamed:
-                notes[student][nb].insert(0, f"notebook enviado como {renamed!r}; corrigido como {nb}.ipynb")
-            if fatal:
-                problems[student][nb] = fatal
-                (dest / f"{nb}.ipynb").unlink(missing_ok=True)  # nbgrader scores a missing notebook 0
-    runnable = [s for s in students if len(problems[s]) < len(notebooks)]
-    runs: dict[str, nbgrun.RunResult | None] = {s: None for s in students}
-    seconds: dict[str, float] = {s: 0.0 for s in students}
-    if batch and runnable:
-        out(f"grading {len(runnable)} submissions in one nbgrader process...")
-        start = time.perf_counter()
-        run = nbgrun.autograde(course, assignment, runnable, cell_timeout, wall_timeout * len(runnable))
-        for s in runnable:
-            # nbgrader exits 1 when any student failed and deletes that student's output;
-            # per student, the autograded notebook's presence is what counts.
-            runs[s] = dataclasses.replace(run, returncode=0 if not run.timed_out else None)
-            seconds[s] = (time.perf_counter() - start) / len(runnable)
-    for i, student in enumerate(students, 1):
-        if not batch:
-            out(f"[{i}/{len(students)}] grading {student}...")
-            start = time.perf_counter()
-            if student in runnable:
-                runs[student] = nbgrun.autograde(course, assignment, [student], cell_timeout, wall_timeout)
-            seconds[student] = time.perf_counter() - start
-        run = runs[student]
-        for nb in notebooks:
-            autograded = course / "autograded" / student / assignment / f"{nb}.ipynb"
-            reason = problems[student].get(nb)
-            # A killed or failed run can leave the sanitized (unexecuted) notebook behind and
-            # stale grades in the gradebook: only a clean exit counts as graded.
-            if reason is None and (run is None or run.timed_out or run.returncode != 0
-                                   or not autograded.is_file()):
-                reason = nbgrun.failure_reason(run, wall_timeout)
-            if reason is None:
-                note = notes[student][nb] + _interrupted_cells(autograded, cell_timeout)
-                cells = nbgrun.read_scores(course, assignment, student, nb)
-                res = NotebookResult(student, assignment, nb, sum(s for s, _ in cells.values()),
-                                     sum(m for _, m in cells.values()), "graded", cells, "; ".join(note))
-                res.mistakes = match_mistakes(set(res.failed_cells), mutants if nb == assignment else [])
-                if student not in graded_ok:
-                    graded_ok.append(student)
-            else:
-                nbgrun.zero_scores(course, assignment, student, [nb])
-                cells = nbgrun.read_scores(course, assignment, student, nb)
-                res = NotebookResult(student, assignment, nb, 0.0, source_points[nb], "failed", cells, reason)
-            res.seconds = seconds[student]
-            results.append(res)
-    if feedback:
-        nbgrun.generate_feedback(course, assignment, graded_ok)
-        for res in results:
-            html = course / "feedback" / res.student / assignment / f"{res.notebook}.html"
-            if res.status == "failed":
-                write_failure_feedback(html, res.student, assignment, res.notebook, res.max_score, res.reason)
-            elif html.is_file() and (res.mistakes or res.reason):
-                _annotate_feedback(html, res)
-    return results
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """'i/n' (1 <= i <= n) -> (i, n)."""
+    if text is None:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        i = n = 0
+    if not (n >= 1 and 1 <= i <= n):
+        raise AutograderError(f"--shard must be i/n with 1 <= i <= n (e.g. 2/4). Received: {text!r}")
+    return i, n
 
 
-def _interrupted_cells(autograded: Path, cell_timeout: int) -> list[str]:
-    """A note when nbgrader interrupted a cell that ran past the cell timeout."""
-    nb = nbformat.read(autograded, as_version=4)
-    hit = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
-        o.get("output_type") == "error" and o.get("ename") in ("KeyboardInterrupt", "CellTimeoutError")
-        for o in c.get("outputs", []))]
-    if not hit:
-        return []
-    return [f"célula(s) {', '.join(map(str, hit))} interrompida(s) após {cell_timeout} s (tempo limite por célula)"]
+def shard_slice(students: list[str], shard: tuple[int, int] | None) -> list[str]:
+    """The deterministic slice of a shard: every n-th student by sorted safe id."""
+    if shard is None:
+        return students
+    i, n = shard
+    ordered = sorted(students, key=safe_id)
+    return [s for k, s in enumerate(ordered) if k % n == i - 1]
 
 
-def _max_points(path: Path) -> float:
-    nb = nbformat.read(path, as_version=4)
-    return float(sum(c["points"] for c in nbtools.grade_cells(nb).values()))
+def intake(a: Assignment, submissions: Path, folder: str, copy_to_course: bool) -> Submission:
+    from autograder.run import cells as cellmod
+
+    student = safe_id(folder)
+    src = submissions / folder
+    sub = Submission(student, folder, src, key=store.folder_hash(src, a.key))
+    dest = src
+    if copy_to_course:
+        dest = a.course / "submitted" / student / a.name
+        tmp = dest.with_name(dest.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(src, tmp, symlinks=True)
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+    renamed = _find_renamed(dest, a.notebooks)
+    for nb in a.notebooks:
+        path = dest / f"{nb}.ipynb"
+        notes = []
+        if renamed and nb == a.notebooks[0]:
+            path = renamed
+            notes.append(f"notebook enviado como {renamed.name!r}; corrigido como {nb}.ipynb")
+        prep = cellmod.prepare(a.source_nbs[nb], a.release_of(nb), path)
+        sub.prepared[nb] = prep
+        sub.notes[nb] = notes + prep.notes
+    return sub
+
+
+def _find_renamed(dest: Path, notebooks: list[str]) -> Path | None:
+    """One-notebook assignments: a single ``.ipynb`` under another name (``x (1).ipynb``)."""
+    if len(notebooks) != 1 or (dest / f"{notebooks[0]}.ipynb").exists():
+        return None
+    found = sorted(dest.glob("*.ipynb"))
+    return found[0] if len(found) == 1 else None
+
+
+# ------------------------------------------------------------------------- stage 3-4
+
+def _student_files(src: Path, a: Assignment) -> list[tuple[Path, str]]:
+    files, total = [], 0
+    for path in store.regular_files(src):
+        if path.suffix != ".ipynb":
+            size = path.stat().st_size
+            if size <= 5 * 2**20 and total + size <= 50 * 2**20:
+                files.append((path, str(path.relative_to(src))))
+                total += size
+    files += [(p, str(p.relative_to(a.folder))) for p in a.extra]
+    return files
+
+
+def run_and_score(engine, a: Assignment, sub: Submission, cell_timeout: float, wall_timeout: float) -> None:
+    """Stages 3-4 for one student (called from a worker thread)."""
+    from autograder.run import scan
+    from autograder.run.harness import definitions_only
+
+    for nb in a.notebooks:
+        prep = sub.prepared[nb]
+        points = a.points(nb)
+        max_score = float(sum(points.values()))
+        notes = list(sub.notes[nb])
+        if prep.fatal:
+            sub.results.append(NotebookResult(sub.student, a.name, nb, 0.0, max_score, "failed",
+                                              {g: (0.0, p) for g, p in points.items()}, prep.fatal,
+                                              folder=sub.folder))
+            continue
+        flags = []
+        for gid, answer in prep.answers.items():
+            found = scan.scan(answer)
+            if found:
+                flags.append(f"{gid}: " + "; ".join(found))
+        run = engine.run(prep.cells, _student_files(sub.path, a), cell_timeout=cell_timeout,
+                         wall_timeout=wall_timeout)
+        scores, outcomes = _scores(prep.cells, run, points)
+        stub_lines = {l.strip() for c in a.release_of(nb).cells for l in c.source.split("\n")}
+        dropped = [d for c in prep.cells if c["kind"] == "solution"
+                   for d in definitions_only(c["source"])[1] if d[1] not in stub_lines]
+        if dropped and sum(scores.values()) < max_score and not run.wall_timed_out:
+            full = engine.run(prep.cells, _student_files(sub.path, a), cell_timeout=cell_timeout,
+                              wall_timeout=wall_timeout, mode="full")
+            full_scores, full_outcomes = _scores(prep.cells, full, points)
+            if sum(full_scores.values()) > sum(scores.values()):
+                flags.append("a nota depende de código de nível superior das células de resposta, que a "
+                             "correção normalmente não executa (linhas " + ", ".join(str(d[0]) for d in dropped[:5])
+                             + "); nota da execução completa, para revisão")
+                scores, outcomes, run = full_scores, full_outcomes, full
+        for o in run.cells.values():
+            flags += [f for f in o.flags if f not in flags]
+            if o.problem:
+                notes.append(f"célula {_label(prep.cells, o.index)}: {o.problem}")
+        notes += [n for n in run.notes if not n.startswith("célula ")]
+        cells = {g: (scores.get(g, 0.0), p) for g, p in points.items()}
+        score = sum(s for s, _ in cells.values())
+        res = NotebookResult(sub.student, a.name, nb, score, max_score, "graded", cells, "; ".join(notes),
+                             seconds=run.seconds, flags=flags, folder=sub.folder)
+        res.mistakes = match_mistakes(set(res.failed_cells), a.mutants if nb == a.name else [])
+        sub.results.append(res)
+        hidden = store.hidden_test_lines(a.source_nbs[nb])
+        sub.autograded[nb] = store.autograded_notebook(a.source_nbs[nb], prep.answers, outcomes, prep.cells, hidden)
+
+
+def _label(cells, index):
+    gid = cells[index].get("grade_id")
+    return repr(gid) if gid else str(index)
+
+
+def _scores(cells, run, points) -> tuple[dict[str, float], dict[int, object]]:
+    """Points per grade cell: full when the cell ran without error; code-cell index -> outcome."""
+    scores = {}
+    for index, cell in enumerate(cells):
+        if cell["kind"] != "grade":
+            continue
+        o = run.cells.get(index)
+        scores[cell["grade_id"]] = points.get(cell["grade_id"], 0.0) if (o and o.ok and not o.problem) else 0.0
+    return scores, run.cells
+
+
+# ------------------------------------------------------------------------- stage 5-6
+
+def record(writer, a: Assignment, sub: Submission) -> None:
+    """Gradebook + autograded notebooks + the student's record (main thread only)."""
+    for res in sub.results:
+        writer.write(a.name, sub.student, res.notebook, {g: s for g, (s, _) in res.cells.items()}, res.review)
+        folder = a.course / "autograded" / sub.student / a.name
+        nb = sub.autograded.get(res.notebook)
+        if nb is not None:
+            store.atomic_write(folder / f"{res.notebook}.ipynb", nbtools.dumps(nb))
+        else:
+            (folder / f"{res.notebook}.ipynb").unlink(missing_ok=True)
+        # Until stage 6 rewrites it, an old page would contradict the new grade.
+        (a.course / "feedback" / sub.student / a.name / f"{res.notebook}.html").unlink(missing_ok=True)
+    store.write_record(a.course / "autograded" / sub.student / a.name / store.RECORD_NAME,
+                       {"key": sub.key, "student": sub.student, "folder": sub.folder,
+                        "results": [r.to_json() for r in sub.results]})
+
+
+def write_feedback(a: Assignment, results: list[NotebookResult], out=_print) -> None:
+    from autograder import nbgrun
+    from autograder.feedback import write_failure_feedback
+
+    graded = sorted({r.student for r in results if r.status == "graded"})
+    if graded:
+        nbgrun.generate_feedback(a.course, a.name, graded)
+    for res in results:
+        html = a.course / "feedback" / res.student / a.name / f"{res.notebook}.html"
+        if res.status == "failed":
+            write_failure_feedback(html, res.student, a.name, res.notebook, res.max_score, res.reason)
+        elif html.is_file() and (res.mistakes or res.reason or res.flags):
+            _annotate_feedback(html, res)
 
 
 def _annotate_feedback(html_path: Path, res: NotebookResult) -> None:
     """Insert the known-mistake hints and repair notes at the top of nbgrader's feedback."""
     import html
+    import re
 
     parts = []
     if res.reason:
@@ -231,34 +344,146 @@ def _annotate_feedback(html_path: Path, res: NotebookResult) -> None:
             f"<p><strong>Erro conhecido ({html.escape(m.name)}):</strong> sua resposta se comporta como "
             f"este erro comum. Dica: {html.escape(m.hint)}</p>"
         )
+    if res.flags:
+        parts.append("<p><strong>Em revisão manual:</strong> a nota automática será conferida pela equipe.</p>")
     box = ('<div class="autograder-notes" style="border:2px solid #c60;padding:0.5em;margin:1em">'
            + "".join(parts) + "</div>")
     text = html_path.read_text(encoding="utf-8")
     marker = re.search(r"<body[^>]*>", text)
     pos = marker.end() if marker else 0
-    html_path.write_text(text[:pos] + box + text[pos:], encoding="utf-8")
+    store.atomic_write(html_path, text[:pos] + box + text[pos:])
 
 
-def write_csv(results: list[NotebookResult], path: Path) -> None:
-    """Write grades.csv; rows of other assignments already in the file are kept."""
-    rows = []
-    assignments = {r.assignment for r in results}
-    if path.is_file():
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.DictReader(fh) if r.get("assignment") not in assignments]
-    for r in results:
-        rows.append({
-            "student": r.student, "assignment": r.assignment, "notebook": r.notebook,
-            "score": f"{r.score:g}", "max_score": f"{r.max_score:g}", "status": r.status,
-            "failed_cells": " ".join(r.failed_cells), "known_mistakes": " ".join(m.name for m in r.mistakes),
-            "reason": r.reason.replace("\n", " "),
-        })
-    rows.sort(key=lambda r: (r["assignment"], r["student"], r["notebook"]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+# ------------------------------------------------------------------------- driver
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def grade_submissions(assignment: str, submissions: Path, paths: Paths, *,
+                      cell_timeout: int = CELL_TIMEOUT, wall_timeout: float = WALL_TIMEOUT,
+                      feedback: bool = True, prepared=None, batch: bool = False, jobs: int | None = None,
+                      resume: bool = False, shard: tuple[int, int] | None = None,
+                      shard_file: Path | None = None, sandboxed: bool | None = None,
+                      limits=None, out=_print) -> list[NotebookResult]:
+    """Autograde every ``submissions/<student>/`` into the course root ``paths.course``.
+
+    Submissions are read, never modified; every student gets a result (nothing is
+    dropped); one student's failure never touches another's.
+
+    Args:
+        prepared: ``make_release(paths.course, paths, assignment)``'s result, when the
+            caller already generated the assignment in this course root.
+        batch: kept for compatibility (every run now shares one warm fork server).
+        jobs: submissions graded at once (default: the number of cores).
+        resume: skip students whose submission and assignment are unchanged since
+            their last recorded grade (their recorded result is returned).
+        shard: (i, n): grade only that slice and write ``shard_file``; the gradebook,
+            feedback and grades.csv are left to ``autograder merge``.
+        sandboxed: None: sandbox when root; False: never (harness tests only).
+        limits: per-submission ``autograder.run.sandbox.Limits``.
+
+    Returns:
+        One NotebookResult per (student, notebook), sorted by student then notebook.
+    """
+    from autograder.run import sandbox
+    from autograder.run.cells import imported_modules
+    from autograder.run.engine import Engine
+
+    submissions = Path(submissions).resolve()
+    folders = shard_slice(list_submissions(submissions), shard)
+    a = prepare_assignment(assignment, paths, prepared)
+    jobs = max(1, jobs or default_jobs())
+    missing = sandbox.missing_protections()
+    if missing and sandboxed is not False:
+        out("AVISO: sandbox incompleta nesta máquina (rode como root para isolar cada submissão):\n  - "
+            + "\n  - ".join(missing))
+    hide = [paths.course, paths.solutions, paths.mutants, paths.samples, submissions]
+    modules = sorted({m for nb in a.source_nbs.values() for m in imported_modules(nb)})
+    engine = Engine(modules, sandboxed=sandboxed, hide=hide, limits=limits)
+    engine.start()
+    writer = None if shard else store.GradebookWriter(a.course)
+    results: list[NotebookResult] = []
+    subs: list[Submission] = []
+    try:
+        todo: list[Submission] = []
+        for n, folder in enumerate(folders, 1):
+            sid = safe_id(folder)
+            rec = store.read_record(a.course / "autograded" / sid / a.name / store.RECORD_NAME) if resume else None
+            if rec and rec.get("key") == store.folder_hash(submissions / folder, a.key):
+                results += [NotebookResult.from_json(r, a.mutants) for r in rec["results"]]
+                out(f"[{n}/{len(folders)}] {sid}: unchanged since last run, kept")
+                continue
+            todo.append(intake(a, submissions, folder, copy_to_course=not shard))
+        engine.wait_ready()
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+        try:
+            futures = {pool.submit(run_and_score, engine, a, sub, cell_timeout, wall_timeout): sub for sub in todo}
+            for n, future in enumerate(concurrent.futures.as_completed(futures), 1):
+                sub = futures[future]
+                future.result()
+                out(f"[{n}/{len(todo)}] graded {sub.student}: " + ", ".join(
+                    f"{r.score:g}/{r.max_score:g}{' (revisão)' if r.flags else ''}" for r in sub.results)
+                    + f" in {sum(r.seconds for r in sub.results):.1f} s")
+                subs.append(sub)
+                if writer is not None:
+                    record(writer, a, sub)
+                results += sub.results
+        finally:
+            engine.close()  # first: kills the workers, so the threads return at once
+            pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        engine.close()
+        if writer is not None:
+            writer.close()
+    results.sort(key=lambda r: (r.student, r.notebook))
+    if shard:
+        path = shard_file or (a.course / "shards" / a.name / f"shard-{shard[0]}-of-{shard[1]}.json")
+        store.atomic_write(Path(path), json.dumps({
+            "assignment": a.name, "shard": list(shard), "key": a.key,
+            "students": [{"key": s.key, "student": s.student, "folder": s.folder,
+                          "results": [r.to_json() for r in s.results],
+                          "autograded": {nb: json.loads(nbformat.writes(v)) for nb, v in s.autograded.items()}}
+                         for s in sorted(subs, key=lambda s: s.student)]}, ensure_ascii=False))
+        out(f"wrote shard {shard[0]}/{shard[1]} ({len(subs)} students) to {path}")
+        return results
+    if feedback:
+        write_feedback(a, [r for s in subs for r in s.results], out=out)
+    return results
+
+
+def merge(assignment: str, shard_files: list[Path], paths: Paths, feedback: bool = True,
+          out=_print) -> list[NotebookResult]:
+    """Merge shard files into the course root: gradebook, autograded notebooks, records,
+    feedback; returns every result (grades.csv is written by the caller)."""
+    a = prepare_assignment(assignment, paths)
+    results, subs = [], []
+    writer = store.GradebookWriter(a.course)
+    seen = set()
+    try:
+        for path in shard_files:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if data.get("assignment") != assignment:
+                raise AutograderError(f"shard {path} is for {data.get('assignment')!r}, not {assignment!r}")
+            if data.get("key") != a.key:
+                raise AutograderError(f"shard {path} was graded against another version of {assignment}")
+            for s in data["students"]:
+                if s["student"] in seen:
+                    raise AutograderError(f"student {s['student']!r} appears in more than one shard")
+                seen.add(s["student"])
+                sub = Submission(s["student"], s["folder"], Path("."), key=s["key"])
+                sub.results = [NotebookResult.from_json(r, a.mutants) for r in s["results"]]
+                sub.autograded = {nb: nbformat.from_dict(v) for nb, v in s["autograded"].items()}
+                record(writer, a, sub)
+                subs.append(sub)
+                results += sub.results
+    finally:
+        writer.close()
+    if feedback:
+        write_feedback(a, results, out=out)
+    results.sort(key=lambda r: (r.student, r.notebook))
+    out(f"merged {len(shard_files)} shard(s): {len(subs)} students")
+    return results
 
 
 def format_table(results: list[NotebookResult]) -> str:
@@ -267,18 +492,61 @@ def format_table(results: list[NotebookResult]) -> str:
     rows = []
     for r in results:
         note = "; ".join(f"{m.name}: {m.hint}" for m in r.mistakes) or r.reason.split("\n")[0]
-        rows.append((r.student, r.notebook, f"{r.score:g} / {r.max_score:g}", r.status, note))
+        if r.flags:
+            note = ("REVISÃO MANUAL: " + " | ".join(r.flags) + ("; " + note if note else ""))
+        status = r.status + ("*" if r.flags else "")
+        rows.append((r.student, r.notebook, f"{r.score:g} / {r.max_score:g}", status, note))
     widths = [max(len(str(x[i])) for x in [header] + rows) for i in range(4)]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row[:4], widths)) + "  " + row[4] for row in [header] + rows]
-    return "\n".join([lines[0], "-" * len(lines[0])] + lines[1:])
+    table = "\n".join([lines[0], "-" * len(lines[0])] + lines[1:])
+    if any(r.flags for r in results):
+        table += "\n* sinalizado para revisão manual (gradebook: needs manual grade)"
+    return table
+
+
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt
 
 
 def grade(assignment: str, submissions: Path, paths: Paths, cell_timeout: int = CELL_TIMEOUT,
-          wall_timeout: float = WALL_TIMEOUT, out=_print) -> int:
-    """CLI body: grade, write <course>/grades.csv, print the table; exit 0."""
-    results = grade_submissions(assignment, submissions, paths, cell_timeout=cell_timeout,
-                                wall_timeout=wall_timeout, out=out)
+          wall_timeout: float = WALL_TIMEOUT, jobs: int | None = None, resume: bool = False,
+          shard: str | None = None, shard_file: Path | None = None, out=_print) -> int:
+    """CLI body: grade, write <course>/grades.csv, print the table; exit 0.
+
+    SIGTERM is handled like Ctrl-C: workers are killed, what was recorded stays
+    consistent (atomic writes), and grades.csv gets the students graded so far.
+    """
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        results = grade_submissions(assignment, submissions, paths, cell_timeout=cell_timeout,
+                                    wall_timeout=wall_timeout, jobs=jobs, resume=resume,
+                                    shard=parse_shard(shard), shard_file=shard_file, out=out)
+    except KeyboardInterrupt:
+        done = _recorded(paths.course, assignment)
+        write_csv(done, paths.course / "grades.csv")
+        out(f"interrupted: {len(done)} recorded result(s) kept in grades.csv; rerun with --resume")
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    if shard:
+        return 0
     write_csv(results, paths.course / "grades.csv")
     out(format_table(results))
     out(f"wrote {paths.course / 'grades.csv'} and feedback under {paths.course / 'feedback'}")
+    return 0
+
+
+def _recorded(course: Path, assignment: str) -> list[NotebookResult]:
+    out = []
+    for path in sorted((course / "autograded").glob(f"*/{assignment}/{store.RECORD_NAME}")):
+        rec = store.read_record(path)
+        if rec:
+            out += [NotebookResult.from_json(r, []) for r in rec["results"]]
+    return out
+
+
+def merge_cli(assignment: str, shard_files: list[Path], paths: Paths, out=_print) -> int:
+    results = merge(assignment, shard_files, paths, out=out)
+    write_csv(results, paths.course / "grades.csv")
+    out(format_table(results))
     return 0
