@@ -317,7 +317,25 @@ def stop(settings: dict, wait: float = 30.0) -> bool:
     except OSError:
         pass
     (state(settings) / "jupyterhub.pid").unlink(missing_ok=True)
+    _remove_empty_server_cgroups()
     return True
+
+
+def _remove_empty_server_cgroups(wait: float = 10.0) -> None:
+    """rmdir the per-server cgroups (``jupyterhub-<user>``, v1 or v2) once their processes
+    have exited: the spawner removes them on a clean stop, not when the hub is killed."""
+    deadline = time.monotonic() + wait
+    while True:
+        left = [p for p in Path("/sys/fs/cgroup").glob("*jupyterhub-*") if p.is_dir()]
+        left += [p for p in Path("/sys/fs/cgroup").glob("*/jupyterhub-*") if p.is_dir()]
+        for path in left:
+            try:
+                path.rmdir()  # fails while a process is still in it
+            except OSError:
+                pass
+        if not any(p.exists() for p in left) or time.monotonic() > deadline:
+            return
+        time.sleep(0.2)
 
 
 # --------------------------------------------------------------------------- grading
