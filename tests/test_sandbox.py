@@ -161,3 +161,16 @@ def test_keep_paths_are_the_interpreter_prefixes():
     assert kept and all(p.startswith((sys.base_prefix, sys.prefix)) or p in
                         (str(__import__("pathlib").Path(sys.base_prefix).resolve()),
                          str(__import__("pathlib").Path(sys.prefix).resolve())) for p in kept), kept
+
+
+def test_keep_paths_bring_back_a_checkout_that_sits_under_a_hidden_folder(tmp_path):
+    """A clone under /tmp (CI's, a TA's scratch checkout): /tmp is covered, so the repo's
+    visible folders must be staged and bound back, and only folders (a file cannot be
+    bound onto the staging folder)."""
+    repo = tmp_path / "ci"
+    for name in (".venv", "cnnlib", "autograder"):
+        (repo / name).mkdir(parents=True)
+    (repo / "pyproject.toml").write_text("")
+    kept = sandbox.keep_paths(repo, [".venv", "cnnlib", "autograder", "pyproject.toml", "absent"])
+    assert {repo / ".venv", repo / "cnnlib", repo / "autograder"} <= set(kept), kept
+    assert repo / "pyproject.toml" not in kept and repo / "absent" not in kept, kept

@@ -167,14 +167,17 @@ def _seal(path: Path) -> None:
     _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def keep_paths() -> list[Path]:
+def keep_paths(repo: Path | None = None, visible: list[str] = ()) -> list[Path]:
     """Folders the worker needs even when they sit under a hidden one (pyenv's Python
-    under /root, for instance): the interpreter's prefixes only (not sys.path: it holds
-    the server's working folder, the job folder)."""
+    under /root, a checkout under /tmp): the interpreter's prefixes and the repository's
+    visible entries (.venv, cnnlib, autograder...), not sys.path (it holds the server's
+    working folder, the job folder)."""
     out = []
     for p in [sys.base_prefix, sys.prefix]:
         if p and Path(p).is_dir():
             out.append(Path(p).resolve())
+    if repo is not None:
+        out += [repo / name for name in visible if (repo / name).is_dir()]
     return out
 
 
@@ -222,7 +225,7 @@ def setup_inside(spec: dict) -> None:
               if not (workdir == p or p in workdir.parents)]
     # Folders needed under a hidden one: bind them aside first, back in place after hiding.
     keep = []
-    for k in keep_paths():
+    for k in keep_paths(Path(spec["repo"]), spec.get("visible", [])):
         if any(h == k or h in k.parents for h in hidden) and not any(k2 in k.parents or k2 == k for k2, _ in keep):
             stage = mnt / f"keep{len(keep)}"
             stage.mkdir()
@@ -242,6 +245,15 @@ def setup_inside(spec: dict) -> None:
             _mount(None, k, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
         except OSError:
             pass
+    # A kept folder was staged before the hiding: cover again what must stay hidden in it
+    # (autograder/mutants and autograder/samples when the checkout itself is under /tmp).
+    for path in hidden:
+        if any(k in path.parents for k, _ in keep):
+            try:
+                if _hide(path):
+                    covered.append(path)
+            except OSError:
+                pass
     for path in covered:
         try:
             _seal(path)
