@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from autograder import notebook as nbtools
+from autograder.run.parse import parse
 
 
 @dataclasses.dataclass
@@ -74,7 +75,7 @@ def read_cells(path: Path) -> tuple[list[dict] | None, str | None]:
 def defined_names(source: str) -> set[str]:
     """Top-level function/class names a cell defines (empty if it does not parse)."""
     try:
-        tree = ast.parse(_python(source))
+        tree = parse(_python(source))
     except (SyntaxError, ValueError):
         return set()
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
@@ -180,7 +181,7 @@ def imported_modules(source_nb) -> list[str]:
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse(_python(cell.source))
+            tree = parse(_python(cell.source))
         except (SyntaxError, ValueError):
             continue
         for node in ast.walk(tree):

@@ -23,6 +23,8 @@ Protocol: the job (a dict) comes from the grader; results go as JSON lines to ``
 from __future__ import annotations
 
 import ast
+
+from autograder.run.parse import parse
 import builtins
 import io
 import json
@@ -99,7 +101,7 @@ def definitions_only(source: str, modules: set[str] | None = None) -> tuple[str,
     A cell that does not parse is returned as is (running it reports the SyntaxError).
     """
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         return source, []
     modules = set(modules or ())

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 
+from autograder.run.parse import parse
+
 SUSPICIOUS_NAMES = {
     "get_ipython": "acesso ao IPython", "input_transformers_post": "transformador de entrada do IPython",
     "input_transformers_cleanup": "transformador de entrada do IPython", "_getframe": "inspeção de frames",
@@ -32,7 +34,7 @@ COMPARISON_DUNDERS = {"__eq__", "__ne__", "__bool__", "__array__", "__array_ufun
 def scan(source: str) -> list[str]:
     """Findings (pt-BR, de-duplicated) for one solution cell's source."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError):
         return []
     modules = set()
