@@ -24,9 +24,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import keras  # noqa: E402
 
 from cnnlib import layers as L  # noqa: E402
 from cnnlib import models as M  # noqa: E402
@@ -75,6 +75,18 @@ def run_once(step):
     return time.perf_counter() - start
 
 
+def time_interleaved(steps, rounds, warmup):
+    """Median seconds of each step, timed round by round in turn (a busy machine slows all)."""
+    for step in steps.values():
+        for _ in range(warmup):
+            run_once(step)
+    times = {key: [] for key in steps}
+    for _ in range(rounds):
+        for key, step in steps.items():
+            times[key].append(run_once(step))
+    return {key: statistics.median(v) for key, v in times.items()}
+
+
 def bench_shape(name, spec, batch_divisor, rounds, warmup):
     n, h, w, c, k, filters, stride, padding, depthwise = spec[:9]
     extra = spec[9] if len(spec) > 9 else {}
@@ -93,18 +105,12 @@ def bench_shape(name, spec, batch_divisor, rounds, warmup):
     ours.set_weights(theirs.get_weights())
     g = tf.constant(rng.normal(size=theirs.compute_output_shape(x.shape)), tf.float32)
     steps = {"keras": make_step(theirs, x, g), "cnnlib": make_step(ours, x, g)}
-    for step in steps.values():
-        for _ in range(warmup):
-            run_once(step)
-    times = {key: [] for key in steps}
-    for _ in range(rounds):
-        for key, step in steps.items():
-            times[key].append(run_once(step))
+    times = time_interleaved(steps, rounds, warmup)
     method = "-" if depthwise else _ops._choose_filter_grad_method(
         (n, h, w, c // extra.get("groups", 1)), (n, None, None, filters), (k, k))
     if extra.get("groups", 1) > 1:
         method += f" x{extra['groups']} groups"
-    return {key: statistics.median(v) for key, v in times.items()}, shape, method
+    return times, shape, method
 
 
 def make_train_step(model, x, y):
@@ -134,14 +140,8 @@ def bench_model(name, batch_divisor, rounds, warmup):
     ours = build(layers="cnnlib")
     ours.set_weights(theirs.get_weights())
     steps = {"keras": make_train_step(theirs, x, y), "cnnlib": make_train_step(ours, x, y)}
-    for step in steps.values():
-        for _ in range(warmup):
-            run_once(step)
-    times = {key: [] for key in steps}
-    for _ in range(rounds):
-        for key, step in steps.items():
-            times[key].append(run_once(step))
-    return {key: statistics.median(v) for key, v in times.items()}, (n,) + input_shape
+    times = time_interleaved(steps, rounds, warmup)
+    return times, (n,) + input_shape
 
 
 def main(argv=None):

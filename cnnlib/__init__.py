@@ -12,9 +12,9 @@ first use, as attributes.
 """
 
 import importlib
-import importlib.abc
-import importlib.util
 import sys
+
+from cnnlib.tf_quiet import install_once
 
 __version__ = "0.1.0"
 
@@ -40,35 +40,13 @@ def _register_keras_objects():
             importlib.import_module(module)
 
 
-class _AfterKerasImport(importlib.abc.MetaPathFinder):
-    """Runs :func:`_register_keras_objects` once, right after ``import keras`` completes."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != "keras":
-            return None
-        sys.meta_path.remove(self)  # once; also keeps the search below from finding us
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.loader is None:
-            return spec
-        loader = spec.loader
-
-        class _Loader(importlib.abc.Loader):
-            def create_module(self, spec):
-                return loader.create_module(spec)
-
-            def exec_module(self, module):
-                loader.exec_module(module)
-                module.__loader__ = module.__spec__.loader = loader  # as if never wrapped
-                _register_keras_objects()
-
-            def __getattr__(self, name):
-                return getattr(loader, name)
-
-        spec.loader = _Loader()
-        return spec
+def _after_keras_import(run):
+    """Executes ``keras`` (``run``), then registers cnnlib's Keras objects."""
+    run()
+    _register_keras_objects()
 
 
 if "keras" in sys.modules:
     _register_keras_objects()
-elif not any(isinstance(f, _AfterKerasImport) for f in sys.meta_path):
-    sys.meta_path.insert(0, _AfterKerasImport())
+else:
+    install_once("keras", _after_keras_import, "cnnlib.register")

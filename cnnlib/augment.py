@@ -227,6 +227,20 @@ def _k():
     return keras.layers
 
 
+def _same_on_both(module):
+    """The ops both backends build with the same arguments; ``module()`` gives the layers."""
+    return {
+        "flip": lambda h, w, s: module().RandomFlip("horizontal", seed=s),
+        "rotation": lambda h, w, s: module().RandomRotation(0.05, fill_mode="reflect", seed=s),
+        "color_jitter": lambda h, w, s: module().RandomColorJitter(
+            _VALUE_RANGE, brightness_factor=0.2, contrast_factor=0.2,
+            saturation_factor=(0.3, 0.7), hue_factor=0.1, seed=s),
+        "brightness": lambda h, w, s: module().RandomBrightness(0.2, value_range=_VALUE_RANGE,
+                                                                seed=s),
+        "hue": lambda h, w, s: module().RandomHue(0.1, _VALUE_RANGE, seed=s),
+    }
+
+
 # Same ranges on both backends: crop area ~[0.5, 1] with aspect 3/4..4/3, flip left-right,
 # rotation +-18 degrees, color jitter +-20 %, hue +-0.1, Gaussian blur sigma 0.1..1.5 (5x5),
 # RandAugment 2 ops at magnitude 0.3, AugMix 3 chains, MixUp alpha 0.2, CutMix alpha 1.
@@ -234,13 +248,7 @@ _KERAS_CV = {
     "resize": lambda h, w, s: _kcv().Resizing(h, w),
     "crop": lambda h, w, s: _kcv().RandomCropAndResize(
         (h, w), crop_area_factor=(0.5, 1.0), aspect_ratio_factor=(3 / 4, 4 / 3), seed=s),
-    "flip": lambda h, w, s: _kcv().RandomFlip("horizontal", seed=s),
-    "rotation": lambda h, w, s: _kcv().RandomRotation(0.05, fill_mode="reflect", seed=s),
-    "color_jitter": lambda h, w, s: _kcv().RandomColorJitter(
-        _VALUE_RANGE, brightness_factor=0.2, contrast_factor=0.2, saturation_factor=(0.3, 0.7),
-        hue_factor=0.1, seed=s),
-    "brightness": lambda h, w, s: _kcv().RandomBrightness(0.2, value_range=_VALUE_RANGE, seed=s),
-    "hue": lambda h, w, s: _kcv().RandomHue(0.1, _VALUE_RANGE, seed=s),
+    **_same_on_both(_kcv),
     "blur": lambda h, w, s: _kcv().RandomGaussianBlur(5, (0.1, 1.5), seed=s),
     "rand_augment": lambda h, w, s: _kcv().RandAugment(
         _VALUE_RANGE, augmentations_per_image=2, magnitude=0.3, seed=s),
@@ -253,13 +261,7 @@ _KERAS = {
     "resize": lambda h, w, s: _k().Resizing(h, w),
     # Zooming in by up to 30 % per axis = a random crop of ~49-100 % of the area, resized back.
     "crop": lambda h, w, s: _k().RandomZoom((-0.3, 0.0), (-0.3, 0.0), fill_mode="reflect", seed=s),
-    "flip": lambda h, w, s: _k().RandomFlip("horizontal", seed=s),
-    "rotation": lambda h, w, s: _k().RandomRotation(0.05, fill_mode="reflect", seed=s),
-    "color_jitter": lambda h, w, s: _k().RandomColorJitter(
-        _VALUE_RANGE, brightness_factor=0.2, contrast_factor=0.2, saturation_factor=(0.3, 0.7),
-        hue_factor=0.1, seed=s),
-    "brightness": lambda h, w, s: _k().RandomBrightness(0.2, value_range=_VALUE_RANGE, seed=s),
-    "hue": lambda h, w, s: _k().RandomHue(0.1, _VALUE_RANGE, seed=s),
+    **_same_on_both(_k),
     "blur": lambda h, w, s: _k().RandomGaussianBlur(
         factor=1.0, kernel_size=5, sigma=(0.1, 1.5), value_range=_VALUE_RANGE, seed=s),
     "rand_augment": lambda h, w, s: _k().RandAugment(_VALUE_RANGE, num_ops=2, factor=0.3, seed=s),
@@ -388,8 +390,12 @@ def train_pipeline(image_size=(224, 224), *, ops=DEFAULT_TRAIN_OPS, mix=None, ba
         TypeError: ``seed`` not a non-negative int or None.
 
     Example:
+        >>> import numpy as np
         >>> p = train_pipeline(64, ops=("flip", "hue"), mix="cutmix", backend="keras", seed=1)
-        >>> x, y = p(images_uint8, one_hot_labels)
+        >>> images = np.zeros((4, 32, 32, 3), "uint8")
+        >>> x, y = p(images, np.eye(10, dtype="float32")[[0, 1, 2, 3]])
+        >>> x.shape, y.shape
+        (TensorShape([4, 64, 64, 3]), TensorShape([4, 10]))
     """
     _check_backend(backend)
     _check_seed(seed)

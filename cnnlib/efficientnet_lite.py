@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import keras
 
+from cnnlib import validation
+
 # (repeats, kernel, stride, expand_ratio, filters_in, filters_out) of the 7 stages,
 # from efficientnet/lite/efficientnet_lite_builder.py ('r1_k3_s11_e1_i32_o16', ...).
 LITE0_STAGES = (
@@ -85,8 +87,7 @@ def efficientnet_lite0(input_shape=(224, 224, 3), include_top=True, classes=1000
     """
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(f"input_shape must be (H, W, 3). Received: input_shape={input_shape}")
-    if not (isinstance(classes, int) and classes > 0):
-        raise ValueError(f"classes must be a positive integer. Received: classes={classes!r}")
+    classes = validation.check_integer(classes, "classes", minimum=1)
     layers = keras.layers
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = layers.Conv2D(STEM_FILTERS, 3, strides=2, padding="same", use_bias=False,

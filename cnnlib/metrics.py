@@ -24,11 +24,12 @@ Example:
            [0, 0, 2]])
 """
 
-import numbers
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from cnnlib import validation
 
 AVERAGES = ("binary", "macro", "micro", None)
 
@@ -96,15 +97,8 @@ def _pair(y_true, y_pred, num_classes=None):
             "y_true and y_pred must hold the same number of samples. "
             f"Received: y_true with {t.shape[0]} and y_pred with {p.shape[0]}"
         )
+    num_classes = validation.check_integer(num_classes, "num_classes", minimum=1, allow_none=True)
     if num_classes is not None:
-        if (
-            isinstance(num_classes, bool)
-            or not isinstance(num_classes, numbers.Integral)
-            or num_classes < 1
-        ):
-            raise ValueError(
-                f"num_classes must be a positive integer or None. Received: num_classes={num_classes!r}"
-            )
         top = max(t.max(), p.max())
         if top >= num_classes:
             raise ValueError(
@@ -136,6 +130,10 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
 
     Raises:
         TypeError / ValueError: non-numeric, empty, mismatched or out-of-range labels.
+
+    Example:
+        >>> confusion_matrix([0, 1, 1], [0, 1, 0], num_classes=3).tolist()   # rows: true class
+        [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
     """
     t, p = _pair(y_true, y_pred, num_classes)
     k = int(num_classes) if num_classes is not None else int(max(t.max(), p.max())) + 1
@@ -159,16 +157,11 @@ def _divide(num, den):
 
 
 def _check_average(average):
-    if average not in AVERAGES:
-        raise ValueError(f"average must be one of {AVERAGES}. Received: average={average!r}")
+    return validation.check_one_of(average, AVERAGES, "average")
 
 
 def _check_pos_label(pos_label):
-    if isinstance(pos_label, bool) or not isinstance(pos_label, numbers.Integral) or pos_label < 0:
-        raise ValueError(
-            f"pos_label must be a non-negative integer. Received: pos_label={pos_label!r}"
-        )
-    return int(pos_label)
+    return validation.check_integer(pos_label, "pos_label", minimum=0)
 
 
 def _scores(kind, y_true, y_pred, average, pos_label, num_classes):
@@ -239,6 +232,12 @@ def precision(y_true, y_pred, average="binary", pos_label=1, num_classes=None):
 
     Raises:
         ValueError: unknown ``average``, more than two classes with ``"binary"``, bad labels.
+
+    Example:
+        >>> precision([0, 1, 1, 0], [0, 1, 1, 1])                 # 2 of 3 predicted 1 are right
+        0.6666666666666666
+        >>> precision([0, 1, 2, 2], [0, 2, 2, 2], average="macro")  # mean of 1, 0, 2/3
+        0.5555555555555555
     """
     return _scores("precision", y_true, y_pred, average, pos_label, num_classes)
 
@@ -263,9 +262,7 @@ def f1_score(y_true, y_pred, average="binary", pos_label=1, num_classes=None):
 
 
 def _check_smooth(smooth):
-    if isinstance(smooth, bool) or not isinstance(smooth, numbers.Real) or not smooth >= 0:
-        raise ValueError(f"smooth must be a number >= 0. Received: smooth={smooth!r}")
-    return float(smooth)
+    return validation.check_number(smooth, "smooth", minimum=0)
 
 
 def soft_dice(y_true, y_pred, axis=None, smooth=0.0):

@@ -26,11 +26,12 @@ return one gradient per input of the forward (CS231n style).
 import numpy as np
 
 from cnnlib import validation
+
 # The window arithmetic lives in a dependency-free module that the layers share.
 from cnnlib.geometry import output_size, resolve_padding, same_padding
 
 __all__ = [
-    "output_size", "same_padding", "resolve_padding", "pad2d", "rot180",
+    "output_size", "same_padding", "resolve_padding", "pad2d", "unpad2d", "rot180",
     "cross_correlate2d", "convolve2d", "full_convolution2d",
     "conv2d_forward", "conv2d_backward",
     "depthwise_conv2d_forward", "depthwise_conv2d_backward",
@@ -96,6 +97,28 @@ def pad2d(x, pad, value=0.0):
     return np.pad(x, widths, mode="constant", constant_values=value)
 
 
+def unpad2d(xp, pad, hw):
+    """The inverse of :func:`pad2d` on a batch: cut the padding off ``(N, Hp, Wp, C)``.
+
+    The backward passes accumulate into the padded input and return this window of it.
+
+    Args:
+        xp: ``(N, H + top + bottom, W + left + right, C)``.
+        pad: as :func:`pad2d`.
+        hw: the unpadded ``(H, W)``.
+
+    Returns:
+        ``xp[:, top:top + H, left:left + W, :]``.
+
+    Example:
+        >>> x = np.arange(4.0).reshape(1, 2, 2, 1)
+        >>> bool((unpad2d(pad2d(x, 1), 1, (2, 2)) == x).all())
+        True
+    """
+    (top, _), (left, _) = resolve_padding(pad, None, None)
+    return xp[:, top:top + hw[0], left:left + hw[1], :]
+
+
 def rot180(kernel):
     """Rotate a kernel by 180°: a vertical flip followed by a horizontal flip.
 
@@ -104,6 +127,10 @@ def rot180(kernel):
 
     Returns:
         Same shape, ``out[i, j] = kernel[KH - 1 - i, KW - 1 - j]``.
+
+    Example:
+        >>> rot180([[1, 2], [3, 4]]).tolist()
+        [[4, 3], [2, 1]]
     """
     kernel = np.asarray(kernel)
     if kernel.ndim < 2:
@@ -158,6 +185,10 @@ def convolve2d(x, kernel):
 
     Returns:
         ``(H - KH + 1, W - KW + 1)``.
+
+    Example:
+        >>> convolve2d(np.arange(9.0).reshape(3, 3), [[1.0, 0.0], [0.0, 0.0]]).tolist()
+        [[4.0, 5.0], [7.0, 8.0]]
     """
     return cross_correlate2d(x, rot180(_check_array(kernel, "kernel", 2)))
 
@@ -173,6 +204,10 @@ def full_convolution2d(x, kernel):
 
     Returns:
         ``(H + KH - 1, W + KW - 1)``.
+
+    Example:
+        >>> full_convolution2d(np.ones((2, 2)), np.ones((2, 2))).tolist()
+        [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
     """
     x = _check_array(x, "x", 2)
     kernel = _check_array(kernel, "kernel", 2)
@@ -216,6 +251,15 @@ def conv2d_forward(x, w, b=None, stride=1, padding="valid", dilation=1):
     Raises:
         ValueError: wrong ranks, channel mismatch, kernel larger than the padded input,
             non-positive stride/dilation, stride > 1 with dilation > 1.
+
+    Example:
+        >>> x = np.ones((1, 5, 5, 1))
+        >>> out, cache = conv2d_forward(x, np.ones((3, 3, 1, 2)), stride=2, padding="same")
+        >>> out.shape, out[0, :, :, 0].tolist()
+        ((1, 3, 3, 2), [[4.0, 6.0, 4.0], [6.0, 9.0, 6.0], [4.0, 6.0, 4.0]])
+        >>> dx, dw, db = conv2d_backward(np.ones_like(out), cache)
+        >>> dx.shape, dw.shape, db
+        ((1, 5, 5, 1), (3, 3, 1, 2), None)
     """
     x = _check_array(x, "x", 4)
     w = _check_array(w, "w", 4)
@@ -275,8 +319,7 @@ def conv2d_backward(dout, cache):
                     r, c = i * stride[0] + a * dilation[0], j * stride[1] + c_ * dilation[1]
                     dw[a, c_] += xp[:, r, c, :].T @ g              # (C_in, N) @ (N, C_out)
                     dxp[:, r, c, :] += g @ w[a, c_].T              # (N, C_out) @ (C_out, C_in)
-    (top, bottom), (left, right) = pads
-    dx = dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
+    dx = unpad2d(dxp, pads, x.shape[1:3])
     db = dout.sum(axis=(0, 1, 2)) if b is not None else None
     return dx, dw, db
 
@@ -292,6 +335,12 @@ def depthwise_conv2d_forward(x, w, b=None, stride=1, padding="valid", dilation=1
 
     Returns:
         out ``(N, H_out, W_out, C*M)``; cache ``(x, w, b, stride, pads, dilation)``.
+
+    Example:
+        >>> x = np.stack([np.ones((3, 3)), 2 * np.ones((3, 3))], axis=-1)[None]   # 2 channels
+        >>> out, _ = depthwise_conv2d_forward(x, np.ones((3, 3, 2, 1)))
+        >>> out.reshape(-1).tolist()                    # channel k only sees channel k
+        [9.0, 18.0]
     """
     x = _check_array(x, "x", 4)
     w = _check_array(w, "w", 4)
@@ -336,8 +385,7 @@ def depthwise_conv2d_backward(dout, cache):
                     r, cc = i * stride[0] + a * dilation[0], j * stride[1] + c_ * dilation[1]
                     dw[a, c_] += (xp[:, r, cc, :, None] * g).sum(axis=0)
                     dxp[:, r, cc, :] += (g * w[a, c_]).sum(axis=-1)
-    (top, _), (left, _) = pads
-    dx = dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
+    dx = unpad2d(dxp, pads, x.shape[1:3])
     db = dout.sum(axis=(0, 1, 2)) if b is not None else None
     return dx, dw, db
 
@@ -374,6 +422,12 @@ def maxpool2d_forward(x, pool_size=2, stride=None, padding="valid"):
     Tie rule: when several pixels of a window share the maximum, the *first* one in
     row-major order (smallest ``a``, then smallest ``b``) is the winner and receives the
     whole gradient.
+
+    Example:
+        >>> x = np.array([[1.0, 1.0], [0.0, 1.0]]).reshape(1, 2, 2, 1)
+        >>> out, cache = maxpool2d_forward(x, 2)
+        >>> maxpool2d_backward(np.ones_like(out), cache)[0, :, :, 0].tolist()   # tie: first wins
+        [[1.0, 0.0], [0.0, 0.0]]
     """
     x, pool, stride, pads, (h_out, w_out) = _pool_geometry(x, pool_size, stride, padding)
     xp = pad2d(x, pads, value=-np.inf)
@@ -400,9 +454,7 @@ def maxpool2d_backward(dout, cache):
     """
     x, pool, stride, pads, argmax = cache
     dout = np.asarray(dout, dtype=x.dtype)
-    (top, bottom), (left, right) = pads
-    dxp = np.zeros((x.shape[0], x.shape[1] + top + bottom, x.shape[2] + left + right, x.shape[3]),
-                   dtype=x.dtype)
+    dxp = np.zeros_like(pad2d(x, pads))
     n, h_out, w_out, c = dout.shape
     for nn in range(n):
         for i in range(h_out):
@@ -410,7 +462,7 @@ def maxpool2d_backward(dout, cache):
                 for k in range(c):
                     a, b = divmod(int(argmax[nn, i, j, k]), pool[1])
                     dxp[nn, i * stride[0] + a, j * stride[1] + b, k] += dout[nn, i, j, k]
-    return dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
+    return unpad2d(dxp, pads, x.shape[1:3])
 
 
 def avgpool2d_forward(x, pool_size=2, stride=None, padding="valid"):
@@ -423,6 +475,11 @@ def avgpool2d_forward(x, pool_size=2, stride=None, padding="valid"):
     Returns:
         out ``(N, H_out, W_out, C)``; cache ``(x, pool, stride, pads, count)`` with
         ``count[i, j]`` the number of real pixels in window ``(i, j)``.
+
+    Example:
+        >>> out, cache = avgpool2d_forward(np.ones((1, 3, 3, 1)), 2, padding="same")
+        >>> out[0, :, :, 0].tolist(), cache[-1].tolist()   # padding is not averaged in
+        ([[1.0, 1.0], [1.0, 1.0]], [[4.0, 2.0], [2.0, 1.0]])
     """
     x, pool, stride, pads, (h_out, w_out) = _pool_geometry(x, pool_size, stride, padding)
     xp = pad2d(x, pads)
@@ -441,21 +498,16 @@ def avgpool2d_forward(x, pool_size=2, stride=None, padding="valid"):
 def avgpool2d_backward(dout, cache):
     """Backward of average pooling: ``dout / count`` copied to every pixel of the window.
 
-    Args:
-        dout: ``(N, H_out, W_out, C)``; cache: from :func:`avgpool2d_forward`.
-
-    Returns:
-        dx ``(N, H, W, C)``.
+    Args and return value as :func:`maxpool2d_backward` (``cache`` from
+    :func:`avgpool2d_forward`).
     """
     x, pool, stride, pads, count = cache
     dout = np.asarray(dout, dtype=x.dtype)
-    (top, bottom), (left, right) = pads
-    dxp = np.zeros((x.shape[0], x.shape[1] + top + bottom, x.shape[2] + left + right, x.shape[3]),
-                   dtype=x.dtype)
+    dxp = np.zeros_like(pad2d(x, pads))
     h_out, w_out = dout.shape[1:3]
     for i in range(h_out):
         for j in range(w_out):
             share = dout[:, i, j, :] / count[i, j]
             dxp[:, i * stride[0]:i * stride[0] + pool[0], j * stride[1]:j * stride[1] + pool[1], :] += \
                 share[:, None, None, :]
-    return dxp[:, top:top + x.shape[1], left:left + x.shape[2], :]
+    return unpad2d(dxp, pads, x.shape[1:3])

@@ -13,6 +13,10 @@ logging hides them; ``TF_ENABLE_ONEDNN_OPTS=1`` still prints them, and ``=0`` wo
 the numerics. They end up in the demo's output and in executed notebooks (ipykernel
 forwards file descriptor 2 into the cell output).
 
+The import hook is :class:`OneShotImportHook`, shared with ``cnnlib/__init__.py`` (which
+registers the Keras layers right after ``import keras``). It lives here because this file
+must stay self-contained: the ``.pth`` executes it without importing cnnlib.
+
 :func:`install` puts an import hook that, only while ``tensorflow`` itself is executing its
 import, sends file descriptor 2 to a temporary file, then writes back everything except
 those lines (:data:`NOISE`). Warnings and errors (``W``/``E``/``F`` lines, Python
@@ -31,9 +35,9 @@ import importlib.util
 import os
 import re
 import sys
-import tempfile
 
 SHOW_ENV = "CNNLIB_TF_STARTUP_LOGS"
+_TAG = "cnnlib.tf_quiet"
 
 #: The start-up lines dropped (INFO from port.cc / cpu_feature_guard.cc and their companions).
 NOISE = (
@@ -51,34 +55,66 @@ def filter_startup_lines(text: str) -> str:
     return "".join(kept)
 
 
-class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """Filters file descriptor 2 while ``tensorflow``'s top-level module executes (once)."""
+class _WrappedLoader(importlib.abc.Loader):
+    """Runs ``loader.exec_module`` through ``around``; then the module's loader is ``loader``
+    again (as if never wrapped)."""
+
+    def __init__(self, loader, around):
+        self._loader, self._around = loader, around
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        try:
+            self._around(lambda: self._loader.exec_module(module))
+        finally:
+            module.__loader__ = module.__spec__.loader = self._loader
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class OneShotImportHook(importlib.abc.MetaPathFinder):
+    """Wraps the first import of module ``name``: its execution runs as ``around(run)``.
+
+    ``around`` receives a no-argument ``run`` that executes the module and must call it
+    (to run code around it, e.g. :func:`_quietly`, or after it, as ``cnnlib/__init__.py``
+    registering the Keras layers). The hook removes itself on first use. ``tag`` names the
+    purpose, so that :func:`install_once` sees a hook installed by another copy of this
+    file (the ``.pth`` executes it outside the package: another class object).
+    """
+
+    def __init__(self, name, around, tag):
+        self.name, self.around, self.hook_tag = name, around, tag
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "tensorflow":
+        if fullname != self.name:
             return None
         sys.meta_path.remove(self)  # once; also keeps the search below from finding us
         spec = importlib.util.find_spec(fullname)
         if spec is None or spec.loader is None:
             return spec
-        loader = spec.loader
-
-        class _Loader(importlib.abc.Loader):
-            def create_module(self, spec):
-                return loader.create_module(spec)
-
-            def exec_module(self, module):
-                try:
-                    with _filtered_stderr_fd():
-                        loader.exec_module(module)
-                finally:
-                    module.__loader__ = module.__spec__.loader = loader  # as if never wrapped
-
-            def __getattr__(self, name):
-                return getattr(loader, name)
-
-        spec.loader = _Loader()
+        spec.loader = _WrappedLoader(spec.loader, self.around)
         return spec
+
+
+def install_once(name, around, tag):
+    """Put a :class:`OneShotImportHook` first on ``sys.meta_path`` unless one tagged ``tag`` is there.
+
+    Returns:
+        Whether a hook was added.
+    """
+    if any(getattr(f, "hook_tag", None) == tag for f in sys.meta_path):
+        return False
+    sys.meta_path.insert(0, OneShotImportHook(name, around, tag))
+    return True
+
+
+def _quietly(run):
+    """Runs ``run()`` with file descriptor 2 filtered (:class:`_filtered_stderr_fd`)."""
+    with _filtered_stderr_fd():
+        run()
 
 
 class _filtered_stderr_fd:
@@ -91,6 +127,8 @@ class _filtered_stderr_fd:
         except (OSError, ValueError, AttributeError):
             self._saved = None  # no usable fd 2: nothing to filter
             return self
+        import tempfile  # here: this file runs at every start-up of the venv's Python
+
         self._file = tempfile.TemporaryFile()
         os.dup2(self._file.fileno(), 2)
         return self
@@ -120,9 +158,8 @@ def install() -> bool:
     """
     if os.environ.get(SHOW_ENV) == "1" or "tensorflow" in sys.modules:
         return False
-    # By name: the .pth runs this file outside the package (and twice where lib64 -> lib).
-    if not any(type(f).__name__ == _QuietTensorFlowImport.__name__ for f in sys.meta_path):
-        sys.meta_path.insert(0, _QuietTensorFlowImport())
+    # By tag: the .pth runs this file outside the package (and twice where lib64 -> lib).
+    install_once("tensorflow", _quietly, _TAG)
     return True
 
 

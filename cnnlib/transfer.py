@@ -32,6 +32,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from cnnlib import validation
 from cnnlib.data import sha256
 
 EFFICIENTNET_LITE0 = "efficientnet_lite0"
@@ -159,8 +160,7 @@ def center_crop_resize(image, size=224):
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 3:
         raise ValueError(f"image must have shape (H, W, 3). Received: shape={image.shape}")
-    if not (isinstance(size, int) and size > 0):
-        raise ValueError(f"size must be a positive integer. Received: size={size!r}")
+    size = validation.check_integer(size, "size", minimum=1)
     h, w = image.shape[:2]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
@@ -445,10 +445,8 @@ def build_classifier(backbone, num_classes, *, preprocessing=EFFICIENTNET_LITE0,
     if len(backbone.outputs) != 1 or len(backbone.outputs[0].shape) != 4:
         raise ValueError("backbone must output a feature map (batch, h, w, c); load it with "
                          f"include_top=False. Received: output shapes {[o.shape for o in backbone.outputs]}")
-    if not (isinstance(num_classes, int) and num_classes >= 2):
-        raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
+    num_classes = validation.check_integer(num_classes, "num_classes", minimum=2)
+    dropout = validation.check_number(dropout, "dropout", 0, 1, high_open=True)
     inputs = keras.Input(shape=backbone.inputs[0].shape[1:], name="pixels")
     x = inputs
     if preprocessing is not None:

@@ -41,13 +41,25 @@ def _rule_for_integer(minimum, maximum):
 
 
 def is_integer(value):
-    """True for ``int`` and NumPy integers, False for ``bool`` and everything else."""
+    """True for ``int`` and NumPy integers, False for ``bool`` and everything else.
+
+    Example:
+        >>> import numpy as np
+        >>> is_integer(np.int64(3)), is_integer(True), is_integer(np.bool_(True)), is_integer(3.0)
+        (True, False, False, False)
+    """
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) \
         and type(value).__name__ != "bool_"
 
 
 def is_number(value):
-    """True for real numbers (``float``, NumPy floats, integers), False for ``bool``."""
+    """True for real numbers (``float``, NumPy floats, integers), False for ``bool``.
+
+    Example:
+        >>> import numpy as np
+        >>> is_number(np.float32(0.5)), is_number(2), is_number(False), is_number("1")
+        (True, True, False, False)
+    """
     return isinstance(value, numbers.Real) and not isinstance(value, bool) \
         and type(value).__name__ != "bool_"
 
@@ -86,8 +98,40 @@ def check_integer(value, name, minimum=None, maximum=None, allow_none=False):
     return value
 
 
+def check_index(value, name, size):
+    """``value`` as a Python ``int`` in ``[0, size)`` (a channel, a class, an axis position).
+
+    Raises:
+        ArgumentTypeError: not an integer (``bool`` included).
+        ValueError: outside ``[0, size)``.
+
+    Example:
+        >>> import numpy as np
+        >>> check_index(np.int64(2), "channel", 3)
+        2
+        >>> check_index(3, "channel", 3)
+        Traceback (most recent call last):
+            ...
+        ValueError: channel must be an integer in [0, 3). Received: channel=3
+    """
+    rule = f"an integer in [0, {size})"
+    if not is_integer(value):
+        raise ArgumentTypeError(f"{name} must be {rule}. "
+                                f"Received: {name}={value!r} (type {type(value).__name__})")
+    if not 0 <= value < size:
+        raise ValueError(f"{name} must be {rule}. Received: {name}={value!r}")
+    return int(value)
+
+
 def check_positive_integer(value, name, allow_none=False):
-    """Shorthand for ``check_integer(value, name, minimum=1)``."""
+    """Shorthand for ``check_integer(value, name, minimum=1)``.
+
+    Example:
+        >>> check_positive_integer(0, "filters")
+        Traceback (most recent call last):
+            ...
+        ValueError: filters must be a positive integer. Received: filters=0
+    """
     return check_integer(value, name, minimum=1, allow_none=allow_none)
 
 
@@ -130,7 +174,14 @@ def check_number(value, name, minimum=None, maximum=None, low_open=False, high_o
 
 
 def check_bool(value, name):
-    """``value`` must be a ``bool`` (NumPy's included)."""
+    """``value`` must be a ``bool`` (NumPy's included).
+
+    Example:
+        >>> check_bool(1, "use_bias")
+        Traceback (most recent call last):
+            ...
+        cnnlib.validation.ArgumentTypeError: use_bias must be True or False. Received: use_bias=1
+    """
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return bool(value)
     raise ArgumentTypeError(f"{name} must be True or False. Received: {name}={value!r}")

@@ -13,11 +13,12 @@ Example:
     4
 """
 
-import numbers
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from cnnlib import validation
 
 __all__ = [
     "plot_confusion_matrix",
@@ -48,9 +49,7 @@ def _to_numpy(name, value):
 def _check_ncols(ncols, n):
     if ncols is None:
         return int(min(n, max(1, int(np.ceil(np.sqrt(n))))))
-    if isinstance(ncols, bool) or not isinstance(ncols, numbers.Integral) or ncols <= 0:
-        raise ValueError(f"ncols must be a positive integer or None. Received: ncols={ncols!r}")
-    return int(min(ncols, n))
+    return min(validation.check_integer(ncols, "ncols", minimum=1), n)
 
 
 def _grid(n, ncols, cell=1.6, title=None):
@@ -112,13 +111,8 @@ def plot_kernels(kernels, channel=None, ncols=None, cmap="gray", title=None):
             f"Received: kernels with shape {k.shape}"
         )
     cin, cout = k.shape[2], k.shape[3]
-    if channel is not None and (
-        isinstance(channel, bool) or not isinstance(channel, numbers.Integral)
-        or not 0 <= channel < cin
-    ):
-        raise ValueError(
-            f"channel must be an integer in [0, {cin}). Received: channel={channel!r}"
-        )
+    if channel is not None:
+        channel = validation.check_index(channel, "channel", cin)
     rgb = channel is None and cin == 3
     fig, axes = _grid(cout, _check_ncols(ncols, cout), title=title)
     for i, ax in enumerate(axes):
@@ -163,9 +157,8 @@ def plot_feature_maps(feature_maps, max_maps=32, ncols=8, cmap="viridis", title=
             "feature_maps must be (H, W, C) or (1, H, W, C). "
             f"Received: feature_maps with shape {fm.shape}"
         )
-    if isinstance(max_maps, bool) or not isinstance(max_maps, numbers.Integral) or max_maps <= 0:
-        raise ValueError(f"max_maps must be a positive integer. Received: max_maps={max_maps!r}")
-    n = min(fm.shape[-1], int(max_maps))
+    max_maps = validation.check_integer(max_maps, "max_maps", minimum=1)
+    n = min(fm.shape[-1], max_maps)
     fig, axes = _grid(n, _check_ncols(ncols, n), title=title)
     for i, ax in enumerate(axes):
         ax.imshow(_normalize(fm[:, :, i]), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")

@@ -1,13 +1,12 @@
 """cnnlib.blocks: shapes, parameter counts, values against TF ops and keras.applications'
 own blocks, stochastic depth, serialization, training, and argument errors."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
-from cnnlib.blocks import (ConvNeXtBlock, InceptionBlock, NiNBlock, ResidualBlock,
-                           StochasticDepth, VGGBlock)
+from cnnlib.blocks import ConvNeXtBlock, InceptionBlock, NiNBlock, ResidualBlock, StochasticDepth, VGGBlock
 
 
 def _x(shape, seed=0):
@@ -318,8 +317,8 @@ def test_block_with_cnnlib_layers_equals_keras_layers(factory, in_shape):
     ours(x)
     _randomize_bn(theirs)
     ours.set_weights(theirs.get_weights())
-    kinds = {type(l).__module__.split(".")[0] for l in ours._flatten_layers()
-             if "Conv" in type(l).__name__ or "Pool" in type(l).__name__}
+    kinds = {type(lyr).__module__.split(".")[0] for lyr in ours._flatten_layers()
+             if "Conv" in type(lyr).__name__ or "Pool" in type(lyr).__name__}
     assert kinds == {"cnnlib"}, f"expected only cnnlib convolutions/pools, got {kinds}"
     results = []
     for block in (theirs, ours):

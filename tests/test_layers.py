@@ -1,11 +1,12 @@
 """cnnlib.layers against TensorFlow / Keras (outputs and autodiff gradients) and the NumPy
 reference, over randomized shapes (hypothesis), plus float64 gradient checks."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnnlib import geometry, gradcheck, reference
 from cnnlib import layers as L
@@ -265,11 +266,13 @@ def test_gradcheck_detects_a_wrong_gradient():
     assert ok < 1e-8, f"expected a tiny relative error for autodiff, got {ok:.3g}"
 
 
-@pytest.mark.parametrize("batch", [1, 5])
-def test_filter_gradient_in_chunks_of_images(monkeypatch, batch):
-    """im2col runs a few images at a time; a batch that is not a whole number of chunks
-    (here chunks of 2 images, batch 5) is zero-padded and gives the same dL/dF."""
+@pytest.mark.parametrize("batch, whole_batch", [(1, False), (5, False), (5, True)])
+def test_filter_gradient_in_chunks_of_images(monkeypatch, batch, whole_batch):
+    """im2col on large maps runs a few images at a time; a batch that is not a whole number
+    of chunks (here chunks of 2 images, batch 5) is zero-padded and gives the same dL/dF.
+    Small maps with a known batch take one matmul per tap over the whole batch."""
     monkeypatch.setattr(_ops, "_CHUNK_BYTES", 2 * 10 * 10 * (4 + 6) * 4)
+    monkeypatch.setattr(_ops, "_WHOLE_BATCH_BYTES", (1 << 30) if whole_batch else 0)
     rng = np.random.default_rng(batch)
     x = tf.constant(rng.normal(size=(batch, 8, 8, 4)), tf.float32)
     w = tf.constant(rng.normal(size=(3, 3, 4, 6)), tf.float32)

@@ -6,10 +6,10 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 import cnnlib
 from cnnlib import layers as L

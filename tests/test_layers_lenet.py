@@ -1,8 +1,8 @@
 """LeNet-5 from cnnlib layers trains on real MNIST digits like the same net from keras.layers."""
 
+import keras
 import numpy as np
 import pytest
-import keras
 
 from cnnlib import data
 from cnnlib import layers as L

@@ -6,16 +6,17 @@ numeric gradients, and its gradient graph must hold none of TensorFlow's backpro
 Keras' own shipped tests are in tests/test_keras_peer.py.
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_layers import compare_with_keras, distinct_values
+from test_layers_keras import FORBIDDEN_PREFIXES, gradient_graph_ops
 
 from cnnlib import gradcheck
 from cnnlib import layers as L
-from test_layers import compare_with_keras, distinct_values
-from test_layers_keras import FORBIDDEN_PREFIXES, gradient_graph_ops
 
 
 def _nchw(x):

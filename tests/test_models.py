@@ -8,10 +8,10 @@ module holds at most two ImageNet-size models at a time.
 
 import gc
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from cnnlib import models as M
 from cnnlib.blocks import ConvNeXtBlock, ResidualBlock
@@ -275,7 +275,7 @@ def test_googlenet_inception_flops_match_the_paper_table():
 
 def test_nin_has_no_dense_layer_and_ends_in_global_average_pooling():
     model = M.nin(num_classes=10)
-    dense = [l.name for l in model.layers if isinstance(l, keras.layers.Dense)]
+    dense = [lyr.name for lyr in model.layers if isinstance(lyr, keras.layers.Dense)]
     assert not dense, f"NiN must not have dense layers, found {dense}"
     assert isinstance(model.layers[-1], keras.layers.GlobalAveragePooling2D)
     last = model.get_layer("nin4")
@@ -330,22 +330,21 @@ def _outputs_and_gradients(model, x):
 
 def _assert_same_model_both_ways(build, x=None):
     """The keras-layer and cnnlib-layer builds, same weights: same outputs and gradients."""
-    import cnnlib.layers
 
     keras.utils.set_random_seed(0)
     theirs = build(layers="keras")
     ours = build(layers="cnnlib")
     ours.set_weights(theirs.get_weights())
     x = _x((2,) + theirs.input_shape[1:]) if x is None else x
-    hand_written = [l for l in ours._flatten_layers()
-                    if type(l).__module__.startswith("cnnlib.layers")]
-    keras_convs = [l for l in ours._flatten_layers()
-                   if isinstance(l, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
+    hand_written = [lyr for lyr in ours._flatten_layers()
+                    if type(lyr).__module__.startswith("cnnlib.layers")]
+    keras_convs = [lyr for lyr in ours._flatten_layers()
+                   if isinstance(lyr, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
                                      keras.layers.MaxPooling2D, keras.layers.AveragePooling2D,
                                      keras.layers.GlobalAveragePooling2D))]
     assert hand_written and not keras_convs, (
         f"esperadas só camadas do cnnlib para convolução e pooling; vieram {len(hand_written)} "
-        f"do cnnlib e estas do Keras: {[l.name for l in keras_convs]}")
+        f"do cnnlib e estas do Keras: {[lyr.name for lyr in keras_convs]}")
     assert M.count_flops(ours) == M.count_flops(theirs), (
         f"FLOPs: keras {M.count_flops(theirs):,}, cnnlib {M.count_flops(ours):,}")
     y_theirs, g_theirs = _outputs_and_gradients(theirs, x)
@@ -409,9 +408,9 @@ def test_cnnlib_layer_resnext_saves_and_loads(tmp_path):
     loaded = keras.models.load_model(path)
     np.testing.assert_allclose(loaded(x), model(x), rtol=1e-5, atol=1e-6,
                                err_msg="a ResNeXt de camadas cnnlib recarregada difere")
-    convs = [l for l in loaded._flatten_layers() if isinstance(l, cnnlib.layers.Conv2D)]
-    assert convs and {l.groups for l in convs} == {1, 4}, (
-        f"esperadas convoluções cnnlib com groups 1 e 4, vieram {[l.groups for l in convs]}")
+    convs = [lyr for lyr in loaded._flatten_layers() if isinstance(lyr, cnnlib.layers.Conv2D)]
+    assert convs and {lyr.groups for lyr in convs} == {1, 4}, (
+        f"esperadas convoluções cnnlib com groups 1 e 4, vieram {[lyr.groups for lyr in convs]}")
 
 
 def test_small_resnet_saves_and_loads(tmp_path):
@@ -445,8 +444,7 @@ def test_summary_table_expanded_rows_add_up():
 
 
 def _tf_profiler_flops(layer, shape):
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2)
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
     from tensorflow.python.profiler import model_analyzer, option_builder
 
     fn = tf.function(lambda x: layer(x)).get_concrete_function(

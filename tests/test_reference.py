@@ -4,9 +4,11 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cnnlib import gradcheck, reference as R
+from cnnlib import gradcheck
+from cnnlib import reference as R
 
 
 def test_output_size_lecture_examples():

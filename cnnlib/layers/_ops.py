@@ -74,6 +74,15 @@ def _phase_kernel(kernel, strides):
     return tf.transpose(kernel, [0, 2, 4, 1, 3, 5])               # (KA, KB, A, SH, SW, B)
 
 
+def _rot180_swapped(kernel):
+    """``rot180(F)`` with in/out channels swapped: ``(KH, KW, A, B) -> (KH, KW, B, A)``.
+
+    One transpose of the whole kernel, then a reverse of the (contiguous) taps: cheaper
+    than strided slices of the kernel followed by per-slice transposes.
+    """
+    return tf.reverse(tf.transpose(kernel, [0, 1, 3, 2]), axis=[0, 1])
+
+
 def _window(x, top, height, left, width):
     """``x[:, top:top+height, left:left+width]``, zero-filled where it passes ``x``'s end."""
     h, w = x.shape[1], x.shape[2]
@@ -129,6 +138,9 @@ def _correlate_conv(dout, kernel, strides, dilation, pads):
     kh, kw, c_in, c_out = kernel.shape
     sh, sw = strides
     ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
+    if sh == sw == 1:
+        return tf.nn.conv2d(dout, _rot180_swapped(kernel), 1, _explicit(pads),
+                            dilations=list(dilation))
     if ka * kb * sh * sw <= 1.3 * kh * kw:
         # All S*S phase kernels (zero-padded to KA x KB) in one convolution.
         phases = _phase_kernel(kernel, strides)                   # (KA, KB, C_in, SH, SW, C_out)
@@ -138,20 +150,22 @@ def _correlate_conv(dout, kernel, strides, dilation, pads):
     # One convolution per phase with its exact sub-kernel F[r::SH, q::SW] (no zero taps);
     # here dilation is 1 (stride > 1) and ``pads`` is the full reach ``(KA-1, KB-1)``.
     (top, bottom), (left, right) = pads
-    l1 = dout.shape[1] + top + bottom - ka + 1
-    l2 = dout.shape[2] + left + right - kb + 1
+    # Tap (a, b) of rot180(F), channels swapped: rotated[kh-1-a, kw-1-b] = F[a, b]^T. The
+    # sub-kernel of phase (r, q) is F[r::SH, q::SW] rotated, i.e. these taps restacked
+    # (slices of whole taps are contiguous; strided slices of the kernel are slow on CPU).
+    rotated = _rot180_swapped(kernel)
     outputs = []
     for r in range(sh):
         for q in range(sw):
-            sub = kernel[r::sh, q::sw]
-            kr, kq = sub.shape[0], sub.shape[1]
-            if kr == 0 or kq == 0:                                # a phase no tap reaches
-                outputs.append(tf.zeros_like(dout[:, :1, :1, :1])
-                               * tf.zeros([1, l1, l2, c_in], dout.dtype))
+            rows = [kh - 1 - a for a in reversed(range(r, kh, sh))]
+            cols = [kw - 1 - b for b in reversed(range(q, kw, sw))]
+            kr, kq = len(rows), len(cols)
+            if kr == 0 or kq == 0:                # a phase no tap reaches (phase (0, 0) has taps)
+                outputs.append(tf.zeros_like(outputs[0]))
                 continue
-            rotated = tf.transpose(tf.reverse(sub, axis=[0, 1]), [0, 1, 3, 2])
+            sub = tf.stack([tf.stack([rotated[i, j] for j in cols]) for i in rows])
             sub_pads = ((top - (ka - kr), bottom), (left - (kb - kq), right))
-            outputs.append(tf.nn.conv2d(dout, rotated, 1, _explicit(sub_pads)))
+            outputs.append(tf.nn.conv2d(dout, sub, 1, _explicit(sub_pads)))
     return tf.concat(outputs, axis=-1)                            # (N, L1, L2, SH*SW*C_in)
 
 
@@ -183,16 +197,17 @@ def _choose_filter_grad_method(xp_shape, dout_shape, kernel_hw):
     """Pick the faster way to compute dL/dF for one shape (see benchmarks/conv_gradient.py).
 
     Few input channels with many taps (LeNet conv1, AlexNet conv1) make each per-tap
-    matmul too thin: there one batch-as-channel convolution wins. Small feature maps
-    (ResNet's 8x8 and 4x4 stages) waste most of the shifted-rows im2col on the padding
-    border (a 4x4 map padded to 6x6 computes 36 rows for 16 outputs): there the explicit
-    patch matrix, one matmul, wins while it stays small.
+    matmul too thin: there one batch-as-channel convolution wins. Maps under 8x8 (ResNet's
+    4x4 stage at CIFAR size, 7x7 at ImageNet size) waste most of the shifted-rows im2col on
+    the padding border (a 4x4 map padded to 6x6 computes 36 rows for 16 outputs): there the
+    explicit patch matrix, one matmul, wins while it stays small. From 8x8 up (10x10 rows
+    for 64 outputs) im2col over the whole batch is faster than copying the patches.
     """
     kh, kw = kernel_hw
     if xp_shape[3] < 8 and kh * kw > 9:
         return "batch_as_channel"
     n, ho, wo = dout_shape[0], dout_shape[1], dout_shape[2]
-    if (kh * kw > 1 and None not in (n, ho, wo) and ho * wo < 256
+    if (kh * kw > 1 and None not in (n, ho, wo) and ho * wo < 64
             and n * ho * wo * kh * kw * xp_shape[3] * 4 <= _PATCH_BYTES):
         return "patches"
     return "im2col"
@@ -217,6 +232,27 @@ def _filter_grad_patches(xp, dout, kernel_hw, strides, dilation):
 
 
 _CHUNK_BYTES = 1 << 20      # rows of X and dL/dO processed together (fits in cache)
+_WHOLE_BATCH_BYTES = 32 << 20   # up to this size (X and dL/dO), no chunks: one matmul per tap
+
+
+_STACKED_MAX = 64    # up to this many rows of dL/dF (KH*KW*C_in), stack the taps' rows
+
+
+def _filter_grad_stacked(x_rows, g_rows, kernel_hw, wp, dilation):
+    """Stride-1 im2col for few input channels (a 3-channel RGB stem): one matmul.
+
+    Per-tap matmuls with ``C_in = 3`` rows are too thin; here the taps' shifted row slices
+    of ``Xp`` are laid side by side, ``(rows, KH*KW*C_in)``, and multiplied once by
+    ``dL/dO``'s rows. The last ``max shift`` rows of ``dL/dO`` (zero-padded to ``Xp``'s
+    grid) are zero, so every tap can stop at the same row.
+    """
+    kh, kw = kernel_hw
+    c_in, c_out = x_rows.shape[1], g_rows.shape[1]
+    shifts = [a * dilation[0] * wp + b * dilation[1] for a in range(kh) for b in range(kw)]
+    length = x_rows.shape[0] - shifts[-1]
+    stacked = tf.concat([x_rows[shift:shift + length] for shift in shifts], axis=1)
+    dw = tf.matmul(stacked, g_rows[:length], transpose_a=True)     # (KH*KW*C_in, C_out)
+    return tf.reshape(dw, [kh, kw, c_in, c_out])
 
 
 def _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation):
@@ -233,8 +269,12 @@ def _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation):
         xp = _fit_rows_cols(xp, hp * sh, wp * sw)
     g_all = _pad_nhwc(dout, ((0, hp - h_out), (0, wp - w_out)))
 
-    def taps_of(x_rows, g, rows):
-        """x_rows (phases, rows, C_in), g (rows, C_out) -> (KH*KW, C_in, C_out)."""
+    def taps_of(x_phases, g, rows):
+        """x_phases: list of (rows, C_in), g (rows, C_out) -> (KH*KW, C_in, C_out).
+
+        2-D tensors only: a row slice ``x[shift:]`` of a 2-D tensor is a view, while an
+        indexed slice ``x[phase, shift:]`` of a 3-D one is copied for every tap.
+        """
         taps = []
         for a in range(kh):
             for b in range(kw):
@@ -242,23 +282,44 @@ def _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation):
                     phase, shift = 0, a * dil_h * wp + b * dil_w
                 else:
                     phase, shift = (a % sh) * sw + b % sw, (a // sh) * wp + b // sw
-                taps.append(tf.matmul(x_rows[phase, shift:], g[:rows - shift], transpose_a=True))
+                taps.append(tf.matmul(x_phases[phase][shift:], g[:rows - shift],
+                                      transpose_a=True))
         return tf.stack(taps)
 
+    if sh * sw > 1 and kh * kw == 1:
+        # Strided 1x1 (ResNet's projection shortcuts): only phase (0, 0) is read. A reshape
+        # and a plain slice pick it (a strided slice is several times slower on CPU).
+        xp = _fit_rows_cols(xp, h_out * sh, w_out * sw)
+        x_rows = tf.reshape(tf.reshape(xp, [-1, h_out, sh, w_out, sw * c_in])[:, :, 0, :, :c_in],
+                            [-1, c_in])
+        return tf.reshape(tf.matmul(x_rows, tf.reshape(dout, [-1, c_out]), transpose_a=True),
+                          [1, 1, c_in, c_out])
     if sh * sw > 1:
         # Strided: one pass over the whole batch (the phase split already reorders Xp).
         ph = tf.reshape(xp, [-1, hp, sh, wp, sw, c_in])
-        x_rows = tf.reshape(tf.transpose(ph, [2, 4, 0, 1, 3, 5]), [sh * sw, -1, c_in])
-        rows = g_all.shape[0] * hp * wp if g_all.shape[0] is not None else tf.shape(x_rows)[1]
-        dw_taps = taps_of(x_rows, tf.reshape(g_all, [-1, c_out]), rows)
+        x_phases = tf.unstack(tf.reshape(tf.transpose(ph, [2, 4, 0, 1, 3, 5]),
+                                         [sh * sw, -1, c_in]))
+        rows = g_all.shape[0] * hp * wp if g_all.shape[0] is not None else tf.shape(x_phases[0])[0]
+        dw_taps = taps_of(x_phases, tf.reshape(g_all, [-1, c_out]), rows)
         return tf.reshape(dw_taps, [kh, kw, c_in, c_out])
     if kh * kw == 1:                                               # 1x1: a single matmul
         return tf.reshape(tf.matmul(tf.reshape(xp, [-1, c_in]), tf.reshape(g_all, [-1, c_out]),
                                     transpose_a=True), [1, 1, c_in, c_out])
-    # Stride 1: a few images at a time, so that all taps reuse the chunk while in cache.
-    per_image = hp * wp * (c_in + c_out) * xp.dtype.size
-    chunk = max(1, _CHUNK_BYTES // per_image)
     n = xp.shape[0]
+    per_image = hp * wp * (c_in + c_out) * xp.dtype.size
+    if n is not None and n * per_image <= _WHOLE_BATCH_BYTES:
+        # Stride 1, small maps (ResNet's CIFAR stages): one matmul per tap over the whole
+        # batch; splitting it into chunks costs more (tf.map_fn, tiny matmuls) than it saves.
+        rows = n * hp * wp
+        if c_in * kh * kw <= _STACKED_MAX:
+            return _filter_grad_stacked(tf.reshape(xp, [rows, c_in]),
+                                        tf.reshape(g_all, [rows, c_out]), kernel_hw, wp, dilation)
+        return tf.reshape(taps_of([tf.reshape(xp, [rows, c_in])],
+                                  tf.reshape(g_all, [rows, c_out]), rows),
+                          [kh, kw, c_in, c_out])
+    # Stride 1, large maps: a few images at a time, so that all taps reuse the chunk while
+    # in cache.
+    chunk = max(1, _CHUNK_BYTES // per_image)
     if n is not None:
         chunk = min(chunk, n)
     if n is None or n % chunk:                                     # pad the batch to whole chunks
@@ -266,15 +327,49 @@ def _filter_grad_im2col(xp, dout, kernel_hw, strides, dilation):
         xp = tf.pad(xp, [[0, extra], [0, 0], [0, 0], [0, 0]])
         g_all = tf.pad(g_all, [[0, extra], [0, 0], [0, 0], [0, 0]])
     rows = chunk * hp * wp
-    x_chunks = tf.reshape(xp, [-1, 1, rows, c_in])                # (chunks, 1, rows, C_in)
+    x_chunks = tf.reshape(xp, [-1, rows, c_in])                   # (chunks, rows, C_in)
     g_chunks = tf.reshape(g_all, [-1, rows, c_out])
-    per_chunk = tf.map_fn(lambda args: taps_of(args[0], args[1], rows), (x_chunks, g_chunks),
+    per_chunk = tf.map_fn(lambda args: taps_of([args[0]], args[1], rows), (x_chunks, g_chunks),
                           fn_output_signature=xp.dtype, parallel_iterations=2)
     return tf.reshape(tf.reduce_sum(per_chunk, axis=0), [kh, kw, c_in, c_out])
 
 
-def _filter_grad_conv(xp, dout, kernel_hw, strides, dilation, method=None):
-    """dL/dF = Conv(Xp, dL/dO) for a full conv; returns (KH, KW, C_in, C_out).
+def _filter_grad_shared_border(x, dout, pads, kernel_hw, dilation):
+    """Stride-1 im2col (see :func:`_filter_grad_conv`) on a grid with a shared zero border.
+
+    Flattened row by row, the right border of one image row and the left border of the
+    next are adjacent, and so are the bottom rows of one image and the top rows of the next:
+    ``max(left, right)`` zero columns and ``max(top, bottom)`` zero rows, appended at the
+    end, serve as both (a tap reaching left of column 0 reads the previous row's zeros).
+    Tap ``(a, b)`` then reads ``X`` shifted by ``(a*DH - top) * Wl + (b*DW - left)`` rows
+    (negative: the first rows, which only meet padding, are dropped). On ResNet's 8x8 maps
+    that is 9x9 rows per image instead of 10x10. Returns None where it does not apply.
+    """
+    (top, bottom), (left, right) = pads
+    n, h, w, c_in = x.shape
+    h_out, w_out, c_out = dout.shape[1], dout.shape[2], dout.shape[3]
+    kh, kw = kernel_hw
+    eh, ew = max(top, bottom), max(left, right)
+    hl, wl = h + eh, w + ew
+    if n is None or h_out > hl or w_out > wl:
+        return None
+    rows = n * hl * wl
+    x_rows = tf.reshape(_pad_nhwc(x, ((0, eh), (0, ew))), [rows, c_in])
+    g_rows = tf.reshape(_pad_nhwc(dout, ((0, hl - h_out), (0, wl - w_out))), [rows, c_out])
+    taps = []
+    for a in range(kh):
+        for b in range(kw):
+            shift = (a * dilation[0] - top) * wl + (b * dilation[1] - left)
+            if shift >= 0:
+                taps.append(tf.matmul(x_rows[shift:], g_rows[:rows - shift], transpose_a=True))
+            else:
+                taps.append(tf.matmul(x_rows[:rows + shift], g_rows[-shift:], transpose_a=True))
+    return tf.reshape(tf.stack(taps), [kh, kw, c_in, c_out])
+
+
+def _filter_grad_conv(x, dout, kernel_hw, strides, dilation, method=None, pads=((0, 0), (0, 0))):
+    """dL/dF = Conv(Xp, dL/dO) for a full conv (``Xp``: ``x`` padded by ``pads``); returns
+    (KH, KW, C_in, C_out).
 
     ``method``: ``"im2col"``, ``"batch_as_channel"``, ``"patches"`` or None (chosen per
     shape, see :func:`_choose_filter_grad_method`).
@@ -284,18 +379,29 @@ def _filter_grad_conv(xp, dout, kernel_hw, strides, dilation, method=None):
     kernel tap ``(a, b)`` reads the rows shifted by ``a*Wp + b``, so
     ``dw[a, b] = Xp_rows[shift:]^T @ dO_rows[:len - shift]``: one matmul per tap on
     contiguous slices (the padded rows of ``dL/dO`` are zero, so wrapped rows add nothing).
-    The rows are processed a few images at a time (``tf.map_fn``) so that all taps reuse
-    the chunk while it is in cache; with stride, each tap reads its phase of ``Xp``.
+    Small maps (ResNet at CIFAR size) take the whole batch at once, on a grid with a shared
+    zero border (:func:`_filter_grad_shared_border`); large ones (VGG at 56x56) go a few
+    images at a time (``tf.map_fn``) so that all taps reuse the chunk while it is in cache;
+    with stride, each tap reads its phase of ``Xp``.
     """
     kh, kw = kernel_hw
     sh, sw = strides
     dil_h, dil_w = dilation
-    c_in, c_out = xp.shape[3], dout.shape[3]
+    (top, bottom), (left, right) = pads
+    c_in, c_out = x.shape[3], dout.shape[3]
     h_out, w_out = dout.shape[1], dout.shape[2]
-    method = method or _choose_filter_grad_method(xp.shape, dout.shape, kernel_hw)
+    xp_shape = (x.shape[0], x.shape[1] + top + bottom, x.shape[2] + left + right, c_in)
+    method = method or _choose_filter_grad_method(xp_shape, dout.shape, kernel_hw)
     if method not in ("im2col", "batch_as_channel", "patches"):
         raise ValueError('method must be "im2col", "batch_as_channel", "patches" or None. '
                          f"Received: method={method!r}")
+    if (method == "im2col" and sh == sw == 1 and kh * kw > 1 and c_in * kh * kw > _STACKED_MAX
+            and None not in xp_shape
+            and xp_shape[0] * xp_shape[1] * xp_shape[2] * (c_in + c_out) * 4 <= _WHOLE_BATCH_BYTES):
+        dw = _filter_grad_shared_border(x, dout, pads, kernel_hw, dilation)
+        if dw is not None:
+            return dw
+    xp = _pad_nhwc(x, pads)
     ka, kb = _ceil_div(kh, sh), _ceil_div(kw, sw)
     if method == "patches":
         return _filter_grad_patches(xp, dout, kernel_hw, strides, dilation)
@@ -343,8 +449,7 @@ def conv2d(x, kernel, bias=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
     def grad_one_group(x, kernel, dout):
         dx = _polyphase_input_grad(dout, kernel, strides, dilation, pads, x.shape[1:3],
                                    kernel.shape[2], _correlate_conv)
-        dw = _filter_grad_conv(_pad_nhwc(x, pads), dout, (kh, kw), strides, dilation,
-                               filter_grad_method)
+        dw = _filter_grad_conv(x, dout, (kh, kw), strides, dilation, filter_grad_method, pads)
         return dx, dw
 
     def forward(x, kernel, *bias):
@@ -361,12 +466,22 @@ def conv2d(x, kernel, bias=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
                     tf.split(dout, groups, axis=-1))]
                 dx = tf.concat([g[0] for g in per_group], axis=-1)
                 dw = tf.concat([g[1] for g in per_group], axis=-1)
-            if bias:
-                return dx, dw, tf.reduce_sum(dout, axis=[0, 1, 2])
-            return dx, dw
+            return _with_bias_grad(dx, dw, dout, bias)
 
         return out, grad
 
+    return _call_with_custom_gradient(forward, x, kernel, bias)
+
+
+def _with_bias_grad(dx, dw, dout, bias):
+    """The gradients a convolution's ``grad`` returns: ``dL/db = sum(dL/dO)`` when it has a bias."""
+    if bias:
+        return dx, dw, tf.reduce_sum(dout, axis=[0, 1, 2])
+    return dx, dw
+
+
+def _call_with_custom_gradient(forward, x, kernel, bias):
+    """``tf.custom_gradient(forward)`` on ``(x, kernel[, bias])``."""
     args = (x, kernel) if bias is None else (x, kernel, bias)
     return tf.custom_gradient(forward)(*args)
 
@@ -429,14 +544,11 @@ def depthwise_conv2d(x, kernel, bias=None, strides=(1, 1), pads=((0, 0), (0, 0))
                                        _correlate_depthwise)
             dw = _filter_grad_depthwise(_pad_nhwc(x, pads), dout, (kh, kw, c, m), strides,
                                         dilation)
-            if bias:
-                return dx, dw, tf.reduce_sum(dout, axis=[0, 1, 2])
-            return dx, dw
+            return _with_bias_grad(dx, dw, dout, bias)
 
         return out, grad
 
-    args = (x, kernel) if bias is None else (x, kernel, bias)
-    return tf.custom_gradient(forward)(*args)
+    return _call_with_custom_gradient(forward, x, kernel, bias)
 
 
 def _window_taps(xp, pool, strides, out_hw):

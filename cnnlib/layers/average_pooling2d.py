@@ -7,22 +7,11 @@ from cnnlib.layers._base_pooling import BasePooling
 
 @keras.saving.register_keras_serializable(package="cnnlib")
 class AvgPool2D(BasePooling):
-    """Average pooling, like ``keras.layers.AveragePooling2D``, channels_last.
+    """Average pooling, like ``keras.layers.AveragePooling2D``.
 
     With ``"same"`` padding the padded pixels are not counted (as TensorFlow). Backward:
-    each window's ``dL/dO / count`` is copied to every real pixel of the window.
-
-    Args:
-        pool_size: int or ``(PH, PW)`` (default 2).
-        strides: int, pair or None (= ``pool_size``).
-        padding: ``"valid"`` or ``"same"``.
-        data_format: None or ``"channels_last"``.
-
-    Input shape:
-        ``(batch, H, W, C)``.
-
-    Output shape:
-        ``(batch, H_out, W_out, C)`` (as :class:`MaxPool2D`).
+    each window's ``dL/dO / count`` is copied to every real pixel of the window. Arguments,
+    input and output shapes: as :class:`MaxPool2D`.
 
     Example:
         >>> import numpy as np

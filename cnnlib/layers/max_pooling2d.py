@@ -7,7 +7,7 @@ from cnnlib.layers._base_pooling import BasePooling
 
 @keras.saving.register_keras_serializable(package="cnnlib")
 class MaxPool2D(BasePooling):
-    """Max pooling, like ``keras.layers.MaxPooling2D``, channels_last.
+    """Max pooling, like ``keras.layers.MaxPooling2D``.
 
     Backward: each window's ``dL/dO`` goes to the pixel that held the maximum; overlapping
     windows add. **Tie rule**: when several pixels of a window share the maximum, the first
@@ -18,19 +18,21 @@ class MaxPool2D(BasePooling):
         pool_size: int or ``(PH, PW)`` (default 2).
         strides: int, pair or None (= ``pool_size``).
         padding: ``"valid"`` or ``"same"``.
-        data_format: None or ``"channels_last"``.
+        data_format: ``"channels_last"``, ``"channels_first"`` or None (Keras'
+            ``image_data_format()``).
 
     Input shape:
-        ``(batch, H, W, C)``.
+        ``(batch, H, W, C)`` (``(batch, C, H, W)`` channels_first).
 
     Output shape:
-        ``(batch, H_out, W_out, C)``, ``H_out = (H - PH) // SH + 1`` (valid) or
+        ``(batch, H_out, W_out, C)`` (or channels first), ``H_out = (H - PH) // SH + 1`` (valid) or
         ``ceil(H / SH)`` (same).
 
     Example:
         >>> import numpy as np
-        >>> MaxPool2D(2)(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))[0, ..., 0]
-        # [[5, 7], [13, 15]]
+        >>> MaxPool2D(2)(np.arange(16, dtype="float32").reshape(1, 4, 4, 1))[0, ..., 0].numpy()
+        array([[ 5.,  7.],
+               [13., 15.]], dtype=float32)
     """
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,

@@ -7,15 +7,12 @@ e.g. ``resnet18(10, (32, 32, 3), width=0.25, stem="cifar")``.
 """
 
 from cnnlib.models.alexnet import alexnet
-from cnnlib.models.convnext import (CONVNEXT_CONFIGS, convnext, convnext_base,
-                                    convnext_small, convnext_tiny)
+from cnnlib.models.convnext import CONVNEXT_CONFIGS, convnext, convnext_base, convnext_small, convnext_tiny
 from cnnlib.models.googlenet import GOOGLENET_INCEPTIONS, googlenet
 from cnnlib.models.lenet import lenet5
 from cnnlib.models.nin import nin
-from cnnlib.models.resnet import (RESNET_CONFIGS, resnet, resnet18, resnet34, resnet50,
-                                  resnet101, resnet152)
-from cnnlib.models.summary import (Row, SummaryTable, count_flops, count_weights,
-                                   layer_flops, summary_table)
+from cnnlib.models.resnet import RESNET_CONFIGS, resnet, resnet18, resnet34, resnet50, resnet101, resnet152
+from cnnlib.models.summary import Row, SummaryTable, count_flops, count_weights, layer_flops, summary_table
 from cnnlib.models.vgg import VGG_CONFIGS, vgg, vgg11, vgg16, vgg19
 
 __all__ = [

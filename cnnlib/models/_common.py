@@ -45,6 +45,30 @@ def head(x, num_classes, classifier_activation, name="predictions"):
     return keras.layers.Dense(num_classes, activation=classifier_activation, name=name)(x)
 
 
+def dense_classifier(x, fc_units, dropout, num_classes, classifier_activation, names):
+    """AlexNet's / VGG's classifier: Flatten, two (Dense ReLU, Dropout), then :func:`head`.
+
+    ``names``: the two hidden Dense layers' names (their weights are saved by name).
+    """
+    x = keras.layers.Flatten(name="flatten")(x)
+    for i, dense_name in enumerate(names, start=1):
+        x = keras.layers.Dense(fc_units, activation="relu", name=dense_name)(x)
+        x = keras.layers.Dropout(dropout, name=f"dropout{i}")(x)
+    return head(x, num_classes, classifier_activation)
+
+
+def named_builder(name, build, doc):
+    """``builder(num_classes=1000, input_shape=(224, 224, 3), **kwargs)`` =
+    ``build(num_classes, input_shape, name=name, **kwargs)``, named ``name``, documented ``doc``."""
+
+    def builder(num_classes=1000, input_shape=(224, 224, 3), **kwargs):
+        return build(num_classes, input_shape, name=name, **kwargs)
+
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = doc
+    return builder
+
+
 def min_input_size(ops):
     """Smallest square side that survives ``ops``: (kernel, stride, padding) tuples."""
     size = 1

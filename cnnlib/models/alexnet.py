@@ -3,8 +3,16 @@
 import keras
 
 from cnnlib import validation
-from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
-                                   check_width, head, layer_module, min_input_size, scaled)
+from cnnlib.models._common import (
+    check_input_shape,
+    check_layers,
+    check_num_classes,
+    check_width,
+    dense_classifier,
+    layer_module,
+    min_input_size,
+    scaled,
+)
 
 _OPS = [(11, 4, "valid"), (3, 2, "valid"), (5, 1, "same"), (3, 2, "valid"),
         (3, 1, "same"), (3, 1, "same"), (3, 1, "same"), (3, 2, "valid")]
@@ -50,10 +58,6 @@ def alexnet(num_classes=1000, input_shape=(224, 224, 3), width=1.0, fc_units=409
     x = conv(scaled(384, width), 3, padding="same", activation="relu", name="conv4")(x)
     x = conv(scaled(256, width), 3, padding="same", activation="relu", name="conv5")(x)
     x = lib.MaxPooling2D(3, 2, name="pool3")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(fc_units, activation="relu", name="dense1")(x)
-    x = keras.layers.Dropout(dropout, name="dropout1")(x)
-    x = keras.layers.Dense(fc_units, activation="relu", name="dense2")(x)
-    x = keras.layers.Dropout(dropout, name="dropout2")(x)
-    outputs = head(x, num_classes, classifier_activation)
+    outputs = dense_classifier(x, fc_units, dropout, num_classes, classifier_activation,
+                               ("dense1", "dense2"))
     return keras.Model(inputs, outputs, name="alexnet")

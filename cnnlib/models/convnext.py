@@ -1,11 +1,21 @@
 """ConvNeXt (Liu et al., 2022): Tiny, Small, Base, as torchvision and keras.applications."""
 
+import functools
+
 import keras
 
 from cnnlib import validation
 from cnnlib.blocks import ConvNeXtBlock
-from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
-                                   check_width, head, layer_module, scaled)
+from cnnlib.models._common import (
+    check_input_shape,
+    check_layers,
+    check_num_classes,
+    check_width,
+    head,
+    layer_module,
+    named_builder,
+    scaled,
+)
 
 #: name: (blocks per stage, channels per stage)
 CONVNEXT_CONFIGS = {
@@ -78,16 +88,11 @@ def convnext(depths=(3, 3, 9, 3), dims=(96, 192, 384, 768), num_classes=1000,
 def _make(size, count):
     depths, dims = CONVNEXT_CONFIGS[size]
 
-    def builder(num_classes=1000, input_shape=(224, 224, 3), **kwargs):
-        return convnext(depths, dims, num_classes, input_shape,
-                        name=f"convnext_{size}", **kwargs)
-
-    builder.__name__ = builder.__qualname__ = f"convnext_{size}"
-    builder.__doc__ = (f"ConvNeXt-{size.capitalize()}: depths {depths}, dims {dims}; "
-                       f"{count:,} parameters at 224x224x3 with 1000 classes (as "
-                       "torchvision and keras.applications). Keyword arguments as "
-                       ":func:`convnext`.")
-    return builder
+    return named_builder(
+        f"convnext_{size}", functools.partial(convnext, depths, dims),
+        f"ConvNeXt-{size.capitalize()}: depths {depths}, dims {dims}; {count:,} parameters at "
+        "224x224x3 with 1000 classes (as torchvision and keras.applications). Keyword "
+        "arguments as :func:`convnext`.")
 
 
 convnext_tiny = _make("tiny", 28_589_128)

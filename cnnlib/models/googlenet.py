@@ -4,8 +4,15 @@ import keras
 
 from cnnlib import validation
 from cnnlib.blocks import InceptionBlock
-from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
-                                   check_width, head, layer_module, scaled)
+from cnnlib.models._common import (
+    check_input_shape,
+    check_layers,
+    check_num_classes,
+    check_width,
+    head,
+    layer_module,
+    scaled,
+)
 
 #: name: (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj), table 1 of the paper.
 GOOGLENET_INCEPTIONS = {

@@ -3,8 +3,7 @@
 import keras
 
 from cnnlib import validation
-from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
-                                   layer_module, min_input_size)
+from cnnlib.models._common import check_input_shape, check_layers, check_num_classes, layer_module, min_input_size
 
 
 def lenet5(num_classes=10, input_shape=(32, 32, 1), activation="relu", pooling="max",

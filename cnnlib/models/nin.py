@@ -4,8 +4,15 @@ import keras
 
 from cnnlib import validation
 from cnnlib.blocks import NiNBlock
-from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
-                                   check_width, layer_module, min_input_size, scaled)
+from cnnlib.models._common import (
+    check_input_shape,
+    check_layers,
+    check_num_classes,
+    check_width,
+    layer_module,
+    min_input_size,
+    scaled,
+)
 
 
 def nin(num_classes=10, input_shape=(224, 224, 3), width=1.0, first_kernel_size=11,
@@ -24,11 +31,11 @@ def nin(num_classes=10, input_shape=(224, 224, 3), width=1.0, first_kernel_size=
             Fashion-MNIST).
         dropout: rate before the last block.
         classifier_activation: None for logits (default) or "softmax".
-        layers: "keras" or "cnnlib" (convolutions and poolings with hand-written
-            gradients).
+        layers: "keras", or "cnnlib" for convolutions, poolings and the global average
+            pooling with the lecture's hand-written gradients.
 
     Returns:
-        ``keras.Model`` ``(batch, *input_shape) -> (batch, num_classes)``.
+        ``keras.Model`` from ``(batch, *input_shape)`` images to ``(batch, num_classes)``.
     """
     num_classes = check_num_classes(num_classes)
     width = check_width(width)

@@ -1,11 +1,21 @@
 """ResNet-18/34/50/101/152 (He et al., 2015), as keras.applications' ResNet (v1)."""
 
+import functools
+
 import keras
 
 from cnnlib import validation
 from cnnlib.blocks import ResidualBlock
-from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
-                                   check_width, head, layer_module, scaled)
+from cnnlib.models._common import (
+    check_input_shape,
+    check_layers,
+    check_num_classes,
+    check_width,
+    head,
+    layer_module,
+    named_builder,
+    scaled,
+)
 
 #: depth: (blocks per stage, bottleneck), table 1 of the paper.
 RESNET_CONFIGS = {18: ((2, 2, 2, 2), False), 34: ((3, 4, 6, 3), False),
@@ -97,18 +107,13 @@ def _make(depth):
     depths, bottleneck = RESNET_CONFIGS[depth]
     with_bias, bias_free, gflops = _COUNTS[depth]
 
-    def builder(num_classes=1000, input_shape=(224, 224, 3), **kwargs):
-        return resnet(depths, bottleneck, num_classes, input_shape,
-                      name=f"resnet{depth}", **kwargs)
-
-    builder.__name__ = builder.__qualname__ = f"resnet{depth}"
-    builder.__doc__ = (f"ResNet-{depth}: :func:`resnet` with depths {depths}, "
-                       f"{'bottleneck' if bottleneck else 'basic'} blocks; "
-                       f"{with_bias:,} parameters at 224x224x3 with 1000 classes "
-                       f"(use_bias=False: {bias_free:,} trainable), {gflops} GFLOPs. Keyword "
-                       "arguments as :func:`resnet` (width, use_bias, stem, ...); see there "
-                       "why the default matches keras.applications.")
-    return builder
+    return named_builder(
+        f"resnet{depth}", functools.partial(resnet, depths, bottleneck),
+        f"ResNet-{depth}: :func:`resnet` with depths {depths}, "
+        f"{'bottleneck' if bottleneck else 'basic'} blocks; {with_bias:,} parameters at "
+        f"224x224x3 with 1000 classes (use_bias=False: {bias_free:,} trainable), {gflops} "
+        "GFLOPs. Keyword arguments as :func:`resnet` (width, use_bias, stem, ...); see there "
+        "why the default matches keras.applications.")
 
 
 resnet18 = _make(18)

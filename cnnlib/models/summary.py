@@ -127,6 +127,49 @@ def _build_input_shape(layer):
         return None
 
 
+def _known(shape):
+    """Whether every axis of ``shape`` but the batch is known."""
+    return shape is not None and None not in tuple(shape)[1:]
+
+
+def _called_input_shape(layer):
+    """The input shape of ``layer``'s call with the most known axes (a model built on
+    ``(None, None, 3)`` and called inside another on ``(32, 32, 3)`` gives the latter)."""
+    shapes = []
+    for node in getattr(layer, "_inbound_nodes", []):
+        tensors = getattr(node, "input_tensors", None) or []
+        if len(tensors) == 1:
+            shapes.append(tuple(tensors[0].shape))
+    return max(shapes, key=lambda s: sum(d is not None for d in s), default=None)
+
+
+def _graph(layer):
+    """The functional graph of a functional model or a built Sequential, else None."""
+    from keras.src.models.functional import Functional
+
+    if isinstance(layer, Functional):
+        return layer
+    graph = getattr(layer, "_functional", None)
+    return graph if isinstance(graph, Functional) else None
+
+
+def _graph_flops(graph, input_shape):
+    """FLOPs of a functional graph run on ``input_shape``: every operation is counted with
+    the shape it receives there (so models nested on unknown sizes get the real ones)."""
+    total = 0
+
+    def operation_fn(operation):
+        def call(*args, **kwargs):
+            nonlocal total
+            shapes = [tuple(a.shape) for a in args if hasattr(a, "shape")]
+            total += layer_flops(operation, shapes[0] if len(shapes) == 1 else shapes)
+            return operation.compute_output_spec(*args, **kwargs)
+        return call
+
+    graph._run_through_graph(keras.KerasTensor(tuple(input_shape)), operation_fn=operation_fn)
+    return total
+
+
 def _sublayers(layer):
     return [sub for sub in layer._flatten_layers(include_self=False, recursive=False)]
 
@@ -145,15 +188,25 @@ def layer_flops(layer, input_shape=None):
     Returns:
         int FLOPs (multiply-adds) for one sample.
     """
+    if input_shape is None:
+        input_shape = _build_input_shape(layer)
+        if not isinstance(input_shape, (list, dict)) and not _known(input_shape):
+            input_shape = _called_input_shape(layer) or input_shape
+    graph = _graph(layer)
+    if (graph is not None and len(graph.inputs) == 1 and input_shape is not None
+            and not isinstance(input_shape, (list, dict))):
+        return _graph_flops(graph, input_shape)
     subs = _sublayers(layer)
     if subs:
         return sum(layer_flops(sub) for sub in subs)
-    if input_shape is None:
-        input_shape = _build_input_shape(layer)
     if input_shape is None or not layer.weights:
         return 0
     if isinstance(input_shape, (list, dict)):
         return 0
+    if not _known(input_shape):
+        raise ValueError(f"layer_flops: the input size of layer {layer.name!r} is unknown "
+                         f"(input shape {tuple(input_shape)}); give a model built on a fixed "
+                         "input size, or pass input_shape.")
     output_shape = layer.compute_output_shape(tuple(input_shape))
     out_positions = math.prod(d for d in output_shape[1:-1])
     in_positions = math.prod(d for d in tuple(input_shape)[1:-1])
@@ -177,7 +230,16 @@ def count_weights(model):
 
 
 def count_flops(model):
-    """Multiply-adds of one forward pass of one image (see the module docstring)."""
+    """Multiply-adds of one forward pass of one image (see the module docstring).
+
+    Nested models count with the input size they are called on (a backbone built on
+    ``(None, None, 3)`` inside a model on ``(32, 32, 3)`` counts at 32x32).
+
+    Raises:
+        ValueError: a layer's input size is unknown (a model on ``(None, None, 3)``).
+    """
+    if _graph(model) is not None and len(model.inputs) == 1:
+        return int(layer_flops(model))
     return int(sum(layer_flops(layer) for layer in _sublayers(model)))
 
 
@@ -223,6 +285,7 @@ def summary_table(model, expand_nested=False):
         TypeError: ``model`` is not a Keras model. ValueError: it is not built.
 
     Example:
+        >>> from cnnlib.models import lenet5
         >>> table = summary_table(lenet5())
         >>> table.total_params, table.total_weights
         (61706, 61470)

@@ -4,8 +4,14 @@ import keras
 
 from cnnlib import validation
 from cnnlib.blocks import VGGBlock
-from cnnlib.models._common import (check_input_shape, check_layers, check_num_classes,
-                                   check_width, head, scaled)
+from cnnlib.models._common import (
+    check_input_shape,
+    check_layers,
+    check_num_classes,
+    check_width,
+    dense_classifier,
+    scaled,
+)
 
 #: convolutions per block (filters 64, 128, 256, 512, 512), table 1 of the paper.
 VGG_CONFIGS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3),
@@ -48,12 +54,8 @@ def vgg(convs_per_block=(2, 2, 3, 3, 3), num_classes=1000, input_shape=(224, 224
     for i, (n, filters) in enumerate(zip(convs_per_block, _FILTERS), start=1):
         x = VGGBlock(n, scaled(filters, width), batch_norm=batch_norm, name=f"block{i}",
                      layers=layers)(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(fc_units, activation="relu", name="fc1")(x)
-    x = keras.layers.Dropout(dropout, name="dropout1")(x)
-    x = keras.layers.Dense(fc_units, activation="relu", name="fc2")(x)
-    x = keras.layers.Dropout(dropout, name="dropout2")(x)
-    outputs = head(x, num_classes, classifier_activation)
+    outputs = dense_classifier(x, fc_units, dropout, num_classes, classifier_activation,
+                               ("fc1", "fc2"))
     return keras.Model(inputs, outputs, name=name)
 
 
