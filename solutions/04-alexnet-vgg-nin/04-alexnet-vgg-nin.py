@@ -174,7 +174,7 @@ print(dropout(_x_demo, 0.5, rng=np.random.default_rng(0)))
 print(dropout(_x_demo, 0.5, training=False))
 
 # %% nbgrader={"grade": true, "grade_id": "test_dropout_zero_fraction", "points": 1}
-"""dropout: each element is zeroed with probability rate (about rate of them are 0)."""
+"""dropout: cada elemento é zerado com probabilidade rate (cerca de uma fração rate deles fica em 0)."""
 _x = np.ones((200, 500))
 for _rate in (0.5, 0.2):
     _got = dropout(_x, _rate, rng=np.random.default_rng(1))
@@ -214,7 +214,7 @@ for _bad in (1.0, -0.1, 1.5):
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_dropout_scaling", "points": 1}
-"""dropout: the survivors are divided by 1 - rate, the input stays unmodified."""
+"""dropout: os sobreviventes são divididos por 1 - rate; a entrada não é modificada."""
 _x = np.arange(1, 4001, dtype=np.int64).reshape(40, 100)
 _before = _x.copy()
 _got = np.asarray(dropout(_x, 0.25, rng=np.random.default_rng(5)))
@@ -241,7 +241,7 @@ assert abs(_big.mean() - 2.0) < 0.02, f"a média deve ser preservada (2.0), obti
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_dropout_inference", "points": 0.5}
-"""dropout: with training=False the output equals the input."""
+"""dropout: com training=False a saída é igual à entrada."""
 _x = np.arange(12.0).reshape(3, 4)
 np.testing.assert_array_equal(dropout(_x, 0.5, training=False, rng=np.random.default_rng(0)), _x,
                               err_msg="na inferência (training=False) a saída é a entrada")
@@ -303,7 +303,7 @@ print("LeNet Conv1:", conv_macs((28, 28, 6), 5, 1), "| Conv2:", conv_macs((10, 1
       "| Linear1:", dense_macs(400, 120))
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_macs", "points": 1}
-"""conv_macs: LeNet's conv1 and conv2, and a non-square output."""
+"""conv_macs: conv1 e conv2 da LeNet, e uma saída não quadrada."""
 for _args, _expected in [(((28, 28, 6), 5, 1), 117600), (((10, 10, 16), 5, 6), 240000),
                          (((3, 5, 2), 3, 4), 3 * 5 * 2 * 9 * 4)]:
     _got = conv_macs(*_args)
@@ -316,7 +316,7 @@ assert conv_macs((np.int64(7), np.int32(9), np.int16(4)), np.int64(1), np.int32(
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_dense_macs", "points": 0.5}
-"""dense_macs: LeNet's Linear1 (400 -> 120)."""
+"""dense_macs: a Linear1 da LeNet (400 -> 120)."""
 assert dense_macs(400, 120) == 48000, f"esperado 48.000, obtido {dense_macs(400, 120)}"
 ### BEGIN HIDDEN TESTS
 assert dense_macs(6400, 4096) == 26214400, f"AlexNet Dense1: esperado 26.214.400, obtido {dense_macs(6400, 4096)}"
@@ -408,7 +408,7 @@ for _layer, (_shape, _params, _macs) in zip(LENET_SPEC, layer_table(LENET_SPEC, 
     print(f"{str(_layer):22s} saída {str(_shape):14s} parâmetros {_params:>7,d}   MACs {_macs:>9,d}")
 
 # %% nbgrader={"grade": true, "grade_id": "test_layer_table_shapes", "points": 0.5}
-"""layer_table: one row per layer, output shapes of LeNet and of a non-square input."""
+"""layer_table: uma linha por camada; formas de saída da LeNet e de uma entrada não quadrada."""
 _spec = [("conv", 6, 5, 1, 0), ("pool", 2, 2), ("conv", 16, 5, 1, 0), ("pool", 2, 2),
          ("flatten",), ("dense", 120), ("dense", 84), ("dense", 10)]
 _got = [tuple(r[0]) for r in layer_table(_spec, (32, 32, 1))]
@@ -428,7 +428,7 @@ assert _got == [(40,), (3,)], f"input_shape como array NumPy (4, 2, 5): esperado
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_layer_table_padding", "points": 0.5}
-"""layer_table: the padding P adds 2P to the input of a convolution."""
+"""layer_table: o padding P soma 2P à entrada de uma convolução."""
 _spec = [("conv", 8, 3, 1, 1), ("conv", 4, 5, 1, 2), ("conv", 2, 4, 2, 1)]
 _got = [tuple(r[0]) for r in layer_table(_spec, (12, 12, 3))]
 _expected = [(12, 12, 8), (12, 12, 4), (6, 6, 2)]  # (12 - 4 + 2) / 2 + 1 = 6
@@ -440,7 +440,7 @@ assert _got == [(27, 27, 256), (27, 27, 384), (14, 14, 6)], f"27x27x96 com paddi
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_layer_table_rounding", "points": 0.5}
-"""layer_table: the output size is rounded down (224 -> 54 in AlexNet's conv1; 227 -> 55)."""
+"""layer_table: o tamanho da saída é arredondado para baixo (224 -> 54 na conv1 da AlexNet; 227 -> 55)."""
 _got = [tuple(r[0]) for r in layer_table([("conv", 96, 11, 4, 0)], (224, 224, 3))]
 assert _got == [(54, 54, 96)], f"AlexNet conv1 em 224x224x3: esperado [(54, 54, 96)] (floor de 54,25), obtido {_got}"
 _got = [tuple(r[0]) for r in layer_table([("conv", 96, 11, 4, 0)], (227, 227, 3))]
@@ -453,7 +453,7 @@ assert _got == [(3, 3, 1), (1, 1, 1)], f"pool 2/2 em 7x7 e conv 2/3 em 3x3: espe
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_layer_table_params", "points": 1}
-"""layer_table: parameters with biases; pooling and flatten have none."""
+"""layer_table: parâmetros contando os biases; pooling e flatten não têm nenhum."""
 _spec = [("conv", 6, 5, 1, 0), ("pool", 2, 2), ("conv", 16, 5, 1, 0), ("pool", 2, 2),
          ("flatten",), ("dense", 120), ("dense", 84), ("dense", 10)]
 _got = [r[1] for r in layer_table(_spec, (32, 32, 1))]
@@ -471,7 +471,7 @@ assert _got == [95, 0, 3 * 75 + 3], f"entrada 6x10x2: esperado [95, 0, 228], obt
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_layer_table_macs", "points": 1}
-"""layer_table: multiply-adds per layer (conv and dense; zero for pooling and flatten)."""
+"""layer_table: multiplicações-somas por camada (conv e dense; zero para pooling e flatten)."""
 _spec = [("conv", 6, 5, 1, 0), ("pool", 2, 2), ("conv", 16, 5, 1, 0), ("pool", 2, 2),
          ("flatten",), ("dense", 120), ("dense", 84), ("dense", 10)]
 _got = [r[2] for r in layer_table(_spec, (32, 32, 1))]
@@ -610,7 +610,7 @@ print("duas 3x3:", receptive_field([3, 3]), "| três 3x3:", receptive_field([3, 
       "| AlexNet conv1 + pool1:", receptive_field([11, 3], [4, 2]))
 
 # %% nbgrader={"grade": true, "grade_id": "test_receptive_field_stacked", "points": 1}
-"""receptive_field: stacked 3x3 convolutions with stride 1 (5x5, 7x7)."""
+"""receptive_field: convoluções 3x3 empilhadas com stride 1 (5x5, 7x7)."""
 for _ks, _expected in [([3, 3], 5), ([3, 3, 3], 7), ([7], 7), ([3] * 5, 11)]:
     assert receptive_field(_ks) == _expected, f"kernels {_ks}: esperado {_expected}, obtido {receptive_field(_ks)}"
 ### BEGIN HIDDEN TESTS
@@ -620,7 +620,7 @@ assert receptive_field([1, 1]) == 1, f"duas 1x1: esperado 1, obtido {receptive_f
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_receptive_field_strides", "points": 0.5}
-"""receptive_field: a stride widens the field of the layers after it."""
+"""receptive_field: um stride amplia o campo das camadas que vêm depois dele."""
 _got = receptive_field([11, 3], [4, 2])
 assert _got == 19, f"AlexNet conv1 (11, S=4) + pool (3, S=2): esperado 19, obtido {_got}"
 _got = receptive_field([3, 3, 2, 3, 3], [1, 1, 2, 1, 1])
@@ -636,7 +636,7 @@ assert _got == 7, f"arrays NumPy int32/int64: esperado 7, obtido {_got}"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_receptive_field_stride_only_after", "points": 0.5}
-"""receptive_field: a layer's own stride does not change its own field (only later layers')."""
+"""receptive_field: o stride de uma camada não muda o campo dela mesma (só o das camadas seguintes)."""
 _got = receptive_field([3, 3], [1, 2])
 assert _got == 5, f"duas 3x3, a segunda com stride 2: esperado 5, obtido {_got}"
 ### BEGIN HIDDEN TESTS
@@ -677,7 +677,7 @@ for _c in (64, 256, 512):
     print(f"C = {_c:3d}: três 3x3 {stacked_params(_c, 3, 3):>10,d} | uma 7x7 {stacked_params(_c, 7, 1):>10,d}")
 
 # %% nbgrader={"grade": true, "grade_id": "test_stacked_params_weights", "points": 0.5}
-"""stacked_params: 27C^2 for three 3x3 and 49C^2 for one 7x7."""
+"""stacked_params: 27C^2 para três 3x3 e 49C^2 para uma 7x7."""
 for _c in (1, 64):
     assert stacked_params(_c, 3, 3) == 27 * _c ** 2, f"C={_c}, três 3x3: esperado {27 * _c ** 2}, obtido {stacked_params(_c, 3, 3)}"
     assert stacked_params(_c, 7, 1) == 49 * _c ** 2, f"C={_c}, uma 7x7: esperado {49 * _c ** 2}, obtido {stacked_params(_c, 7, 1)}"
@@ -687,7 +687,7 @@ assert stacked_params(10, 1, 4) == 400, f"quatro 1x1, C=10: esperado 400, obtido
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_stacked_params_bias", "points": 1}
-"""stacked_params: one bias per output channel in each layer."""
+"""stacked_params: um bias por canal de saída em cada camada."""
 _got = stacked_params(64, 3, 3, use_bias=True)
 assert _got == 27 * 64 ** 2 + 3 * 64, f"C=64, três 3x3 com bias: esperado {27 * 64 ** 2 + 3 * 64}, obtido {_got}"
 ### BEGIN HIDDEN TESTS
@@ -758,7 +758,7 @@ print("saída:", tuple(_block(np.zeros((1, 224, 224, 3), "float32")).shape), "| 
       _block.count_params())
 
 # %% nbgrader={"grade": true, "grade_id": "test_vgg_block_shape_params", "points": 1}
-"""vgg_block: output shape (H/2, W/2, filters) and parameters, non-square input, batch 2."""
+"""vgg_block: forma da saída (H/2, W/2, filters) e parâmetros, entrada não quadrada, batch 2."""
 _block = vgg_block(2, 64)
 _y = _block(np.zeros((2, 224, 224, 3), "float32"))
 assert tuple(_y.shape) == (2, 112, 112, 64), f"forma esperada (2, 112, 112, 64), obtida {tuple(_y.shape)}"
@@ -780,7 +780,7 @@ for _n, _f, _shape in [(1, 4, (3, 9, 6, 2)), (4, 3, (1, 8, 8, 1))]:
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_vgg_block_outputs", "points": 1}
-"""vgg_block: computes what cnnlib.blocks.VGGBlock computes, with the same weights."""
+"""vgg_block: calcula o mesmo que cnnlib.blocks.VGGBlock, com os mesmos pesos."""
 from cnnlib.blocks import VGGBlock
 
 _x = np.random.default_rng(0).normal(size=(2, 6, 8, 3))
@@ -874,7 +874,7 @@ for _name, _arch in VGG_ARCHS.items():
     print(f"VGG {_name}: {vgg_params(_arch):>12,d} parâmetros ({vgg_params(_arch) / 1e6:.0f} M)")
 
 # %% nbgrader={"grade": true, "grade_id": "test_vgg_params_table", "points": 1}
-"""vgg_params: the paper's table (133, 133, 134, 138, 144 M), exact for A, D and E."""
+"""vgg_params: a tabela do artigo (133, 133, 134, 138, 144 M), exata para A, D e E."""
 _expected = {"A": 132863336, "B": 133047848, "C": 133638952, "D": 138357544, "E": 143667240}
 for _name, _arch in VGG_ARCHS.items():
     _got = vgg_params(_arch)
@@ -889,7 +889,7 @@ assert _got == 143667240, f"VGG E: esperado 143.667.240, obtido {_got}"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_vgg_params_input_shape", "points": 1}
-"""vgg_params: a non-square input (the first dense layer gets (H // 32) x (W // 32) x C values)."""
+"""vgg_params: uma entrada não quadrada (a primeira camada densa recebe (H // 32) x (W // 32) x C valores)."""
 _got = vgg_params(VGG_ARCHS["A"], input_shape=(224, 160, 3))
 _expected = 9220480 + (7 * 5 * 512 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
 assert _got == _expected, f"VGG A em 224x160x3: esperado {_expected:,d}, obtido {_got}"
@@ -910,7 +910,7 @@ for _arch, _shape in [([(_f // 8, _ks) for _f, _ks in VGG_ARCHS["D"]], (64, 96, 
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_vgg_params_options", "points": 1}
-"""vgg_params: input channels, num_classes and fc_units are read from the arguments."""
+"""vgg_params: canais de entrada, num_classes e fc_units são lidos dos argumentos."""
 _arch = [(8, [3]), (16, [3, 1])]
 _got = vgg_params(_arch, input_shape=(28, 28, 1), num_classes=10, fc_units=32)
 _expected = (9 * 8 + 8) + (9 * 8 * 16 + 16) + (16 * 16 + 16) + (7 * 7 * 16 * 32 + 32) + (32 * 32 + 32) + (32 * 10 + 10)
@@ -990,7 +990,7 @@ def conv1x1_as_dense(x, w, b=None):
 print(conv1x1_as_dense(np.array([1.0, 2.0]).reshape(1, 1, 1, 2), np.array([[1.0, 0, 2], [0, 1, -1]]))[0, 0, 0])
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv1x1_as_dense_values", "points": 1.5}
-"""conv1x1_as_dense: the worked pixel, and tf.nn.conv2d with a 1x1 kernel on a non-square batch."""
+"""conv1x1_as_dense: o pixel do exemplo resolvido, e tf.nn.conv2d com kernel 1x1 em um batch não quadrado."""
 _got = conv1x1_as_dense(np.array([1.0, 2.0]).reshape(1, 1, 1, 2), np.array([[1.0, 0, 2], [0, 1, -1]]))
 np.testing.assert_allclose(np.asarray(_got).reshape(-1), [1, 2, 0], err_msg="o pixel (1, 2) do exemplo")
 _rng = np.random.default_rng(0)
@@ -1029,7 +1029,7 @@ np.testing.assert_array_equal(_xi, _before, err_msg="a entrada inteira não deve
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv1x1_as_dense_bias", "points": 0.5}
-"""conv1x1_as_dense: the bias is added to every pixel, one value per output channel."""
+"""conv1x1_as_dense: o bias é somado a todo pixel, um valor por canal de saída."""
 _x, _w, _b = np.ones((1, 2, 3, 2)), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), np.array([10.0, 20.0, 30.0])
 _got = np.asarray(conv1x1_as_dense(_x, _w, _b))
 np.testing.assert_allclose(_got, np.broadcast_to([11.0, 21.0, 30.0], (1, 2, 3, 3)),
@@ -1087,7 +1087,7 @@ print("saída:", tuple(_block(np.zeros((1, 224, 224, 3), "float32")).shape), "| 
       _block.count_params())
 
 # %% nbgrader={"grade": true, "grade_id": "test_nin_block_shape_params", "points": 1}
-"""nin_block: output shape and parameters (first block of NiN; 'same' padding, non-square)."""
+"""nin_block: forma da saída e parâmetros (primeiro bloco da NiN; padding 'same', entrada não quadrada)."""
 _block = nin_block(96, 11, strides=4)
 _y = _block(np.zeros((1, 224, 224, 3), "float32"))
 assert tuple(_y.shape) == (1, 54, 54, 96), f"forma esperada (1, 54, 54, 96), obtida {tuple(_y.shape)}"
@@ -1111,7 +1111,7 @@ for _args, _kw, _shape, _expected in [((5, 3), dict(strides=2), (3, 11, 8, 2), (
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_nin_block_outputs", "points": 1}
-"""nin_block: computes what cnnlib.blocks.NiNBlock computes, with the same weights."""
+"""nin_block: calcula o mesmo que cnnlib.blocks.NiNBlock, com os mesmos pesos."""
 from cnnlib.blocks import NiNBlock
 
 _x = np.random.default_rng(3).normal(size=(2, 9, 7, 3))

@@ -168,7 +168,7 @@ print("(3a) com reduções:", f"{inception_macs(28, 28, 192, spec_3a):,}")
 print("(3a) ingênuo:     ", f"{inception_macs(28, 28, 192, (64, None, 128, None, 32, None)):,}")
 
 # %% nbgrader={"grade": true, "grade_id": "test_inception_macs_naive", "points": 1}
-"""inception_macs: the naive block (no reductions, the pool branch costs nothing)."""
+"""inception_macs: o bloco ingênuo (sem reduções; o ramo de pooling não custa nada)."""
 _got = inception_macs(28, 28, 192, (64, None, 128, None, 32, None))
 assert _got == 303_464_448, f"bloco ingênuo (3a): esperado 303.464.448, obtido {_got}"
 assert isinstance(_got, (int, np.integer)), f"devolva um inteiro (int ou inteiro do NumPy), obtido {type(_got).__name__}"
@@ -183,7 +183,7 @@ for _h, _w, _c, _spec in [(14, 7, 48, (8, None, 16, None, 4, None)),
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_inception_macs_reduced", "points": 1}
-"""inception_macs: the block with 1x1 reductions and pool projection (GoogLeNet's 3a)."""
+"""inception_macs: o bloco com reduções 1x1 e projeção do pooling (o 3a da GoogLeNet)."""
 _got = inception_macs(28, 28, 192, (64, 96, 128, 16, 32, 32))
 assert _got == 128_049_152, f"bloco (3a) com reduções: esperado 128.049.152, obtido {_got}"
 ### BEGIN HIDDEN TESTS
@@ -294,7 +294,7 @@ block_3a = keras.Model(_inp, inception_block(_inp, spec_3a), name="inception_3a"
 print("saída:", block_3a.output.shape, "| parâmetros:", f"{block_3a.count_params():,}")
 
 # %% nbgrader={"grade": true, "grade_id": "test_inception_block_shape_params", "points": 1.5}
-"""inception_block: output shape and parameter count of GoogLeNet's (3a)."""
+"""inception_block: forma da saída e número de parâmetros do (3a) da GoogLeNet."""
 _inp = keras.Input((28, 28, 192))
 _m = keras.Model(_inp, inception_block(_inp, (64, 96, 128, 16, 32, 32)))
 assert tuple(_m.output.shape[1:]) == (28, 28, 256), (
@@ -319,7 +319,7 @@ for _shape, _spec in [((9, 5, 24), (8, 12, 16, 4, 6, 10)), ((6, 11, 3), (2, 3, 5
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_inception_block_values", "points": 1.5}
-"""inception_block: computes what cnnlib's InceptionBlock computes (same weights, same input)."""
+"""inception_block: calcula o mesmo que o InceptionBlock da cnnlib (mesmos pesos, mesma entrada)."""
 from cnnlib.blocks import InceptionBlock
 
 
@@ -432,7 +432,7 @@ for _k, _method in [(5, "stacked"), (7, "stacked"), (3, "asymmetric"), (7, "asym
     print(f"{_k}x{_k} {_method:10s}: {_orig:3d} -> {_fact:3d} pesos, economia de {1 - _fact / _orig:.0%}")
 
 # %% nbgrader={"grade": true, "grade_id": "test_factorization_cost", "points": 1.5}
-"""factorization_cost: 5x5 -> two 3x3 (28%, not 2.78x), 3x3 -> 1x3 + 3x1 (33%), bad input."""
+"""factorization_cost: 5x5 -> duas 3x3 (28%, não 2,78x), 3x3 -> 1x3 + 3x1 (33%), entrada inválida."""
 _got = factorization_cost(5, "stacked")
 assert tuple(_got) == (25, 18), f"5x5 -> duas 3x3: esperado (25, 18), obtido {_got}"
 _got = factorization_cost(3, "asymmetric")
@@ -550,7 +550,7 @@ _y, _m, _v = batchnorm_forward(np.array([[1.0, 2.0], [3.0, 6.0]]), np.ones(2), n
 print(_y, _m, _v)
 
 # %% nbgrader={"grade": true, "grade_id": "test_batchnorm_training", "points": 2}
-"""batchnorm_forward (training): batch statistics per channel, moving statistics updated, as Keras."""
+"""batchnorm_forward (treino): estatísticas do batch por canal, estatísticas móveis atualizadas, como no Keras."""
 def _keras_bn(x, gamma, beta, mean, var, training, momentum=0.99, epsilon=1e-3):
     layer = keras.layers.BatchNormalization(momentum=momentum, epsilon=epsilon)
     layer.build(x.shape)
@@ -604,7 +604,7 @@ for _shape, _dtype, _mom, _eps in [((1, 5, 3, 2), np.float32, 0.9, 1e-5), ((7, 4
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_batchnorm_inference", "points": 1.5}
-"""batchnorm_forward (inference): moving statistics used, and not updated."""
+"""batchnorm_forward (inferência): usa as estatísticas móveis, sem atualizá-las."""
 _rng = np.random.default_rng(4)
 _x = _rng.normal(5.0, 2.0, size=(1, 3, 2, 4))
 _params = (_rng.uniform(0.5, 2, 4), _rng.normal(size=4), _rng.normal(size=4), _rng.uniform(0.5, 2, 4))
@@ -706,7 +706,7 @@ def smooth_labels(labels, num_classes, epsilon=0.1):
 print(smooth_labels([2, 0], 4, 0.1))
 
 # %% nbgrader={"grade": true, "grade_id": "test_smooth_labels_rows", "points": 1}
-"""smooth_labels: rows sum to 1, the true class keeps the largest value, epsilon checked."""
+"""smooth_labels: as linhas somam 1, a classe verdadeira fica com o maior valor, epsilon verificado."""
 _got = np.asarray(smooth_labels([2, 0, 3], 4, 0.1))
 assert _got.shape == (3, 4), f"forma esperada (3, 4), obtida {_got.shape}"
 np.testing.assert_allclose(_got.sum(axis=1), [1, 1, 1], atol=1e-6, err_msg="cada linha deve somar 1")
@@ -732,7 +732,7 @@ else:
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_smooth_labels_values", "points": 1}
-"""smooth_labels: the lecture's values, and the same loss as Keras' label_smoothing."""
+"""smooth_labels: os valores da aula, e a mesma perda que o label_smoothing do Keras."""
 np.testing.assert_allclose(np.asarray(smooth_labels([2], 4, 0.1))[0], [0.025, 0.025, 0.925, 0.025],
                            atol=1e-6, err_msg="K = 4, epsilon = 0.1, rótulo 2")
 ### BEGIN HIDDEN TESTS
@@ -849,7 +849,7 @@ def needs_projection(in_channels, filters, strides=1, bottleneck=False):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_needs_projection", "points": 1}
-"""needs_projection: a stride or a change of channels asks for a projection; else identity."""
+"""needs_projection: um stride ou uma mudança no número de canais pede projeção; senão, identidade."""
 for _args, _expected in [((64, 64, 1, False), False), ((64, 128, 2, False), True),
                          ((256, 64, 1, True), False), ((64, 64, 1, True), True),
                          ((64, 64, 2, False), True), ((128, 64, 1, False), True)]:
@@ -936,7 +936,7 @@ _bott = keras.Model(_inp, residual_block(_inp, 64, bottleneck=True))
 print("bottleneck, 56x56x64:", _bott.output.shape, f"{_bott.count_params():,} parâmetros")
 
 # %% nbgrader={"grade": true, "grade_id": "test_residual_block_basic", "points": 1}
-"""residual_block (basic): shape, 74,240 parameters, and the values of cnnlib's ResidualBlock."""
+"""residual_block (básico): forma, 74.240 parâmetros e os valores do ResidualBlock da cnnlib."""
 from cnnlib.blocks import ResidualBlock
 
 
@@ -977,7 +977,7 @@ _check_residual((7, 5, 8), 8, n=3, seed=1)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_residual_block_projection", "points": 1.5}
-"""residual_block: projection shortcut (stride 2 or new channel count), and only then."""
+"""residual_block: atalho com projeção (stride 2 ou novo número de canais), e só nesses casos."""
 _check_residual((8, 8, 8), 16, strides=2)
 ### BEGIN HIDDEN TESTS
 _check_residual((7, 10, 8), 8, strides=2, n=1)
@@ -988,7 +988,7 @@ _check_residual((6, 6, 16), 8, strides=1)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_residual_block_bottleneck", "points": 1.5}
-"""residual_block (bottleneck): 1x1-3x3-1x1 with 4x expansion; a zeroed branch is the identity."""
+"""residual_block (bottleneck): 1x1-3x3-1x1 com expansão 4x; um ramo zerado dá a identidade."""
 _check_residual((6, 6, 32), 8, bottleneck=True)
 _check_residual((6, 6, 16), 8, bottleneck=True)
 ### BEGIN HIDDEN TESTS
@@ -1161,7 +1161,7 @@ for _depth, (_stages, _bott) in RESNET_DEPTHS.items():
           f"{_g / LECTURE_GFLOPS[_depth] - 1:+.1%})")
 
 # %% nbgrader={"grade": true, "grade_id": "test_resnet_macs_lecture", "points": 1.5}
-"""resnet_macs: ResNet-18 and -50 exactly, and the lecture's five GFLOPs within 5%."""
+"""resnet_macs: ResNet-18 e -50 exatas, e os cinco GFLOPs da aula com até 5% de diferença."""
 _got = resnet_macs((2, 2, 2, 2), False)
 assert _got == 1_814_073_344, f"ResNet-18: esperado 1.814.073.344, obtido {_got}"
 _got = resnet_macs((3, 4, 6, 3), True)
@@ -1179,7 +1179,7 @@ for _stages, _bott, _expected in [((3, 4, 6, 3), False, 3_663_761_408), ((3, 4, 
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_resnet_macs_general", "points": 1.5}
-"""resnet_macs: other depths, input sizes (odd ones too) and class counts, as cnnlib counts them."""
+"""resnet_macs: outras profundidades, tamanhos de entrada (ímpares também) e números de classes, contados como a cnnlib conta."""
 # Expected values: cnnlib.models.count_flops(cnnlib.models.resnet(depths, bottleneck, ...)).
 _got = resnet_macs((1, 2, 1, 1), False, input_size=97, num_classes=7)
 assert _got == 260_954_816, f"depths=(1, 2, 1, 1), básico, 97x97, 7 classes: esperado 260.954.816, obtido {_got}"

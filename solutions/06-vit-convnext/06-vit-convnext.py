@@ -150,7 +150,7 @@ def pareto_front(cost, accuracy):
 print(pareto_front([1.8, 1.8, 1.3, 4.1], [69.8, 81.6, 72.2, 76.1]))
 
 # %% nbgrader={"grade": true, "grade_id": "test_pareto_front_worked_example", "points": 1}
-"""pareto_front: the four lecture rows (equal cost, lower accuracy is dominated)."""
+"""pareto_front: as quatro linhas da aula (mesmo custo: o de menor acurácia é dominado)."""
 _got = pareto_front([1.8, 1.8, 1.3, 4.1], [69.8, 81.6, 72.2, 76.1])
 assert np.shape(_got) == (4,), f"forma esperada (4,), obtida {np.shape(_got)}"
 np.testing.assert_array_equal(_got, [False, True, True, False],
@@ -166,7 +166,7 @@ np.testing.assert_array_equal(_got, [True, False, False],
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_pareto_front_ties_and_table", "points": 1}
-"""pareto_front: identical models both stay; the whole lecture table; different lengths are an error."""
+"""pareto_front: dois modelos idênticos ficam ambos; a tabela inteira da aula; comprimentos diferentes são um erro."""
 _got = pareto_front([1.0, 1.0, 2.0, 0.5], [80.0, 80.0, 70.0, 60.0])
 np.testing.assert_array_equal(_got, [True, True, False, True],
                               err_msg="dois modelos idênticos (1.0, 80.0) não se dominam")
@@ -308,7 +308,7 @@ _q, _k, _v = np.array([[2.0, 2, 0, 0]]), np.array([[1.0, 1, 0, 0], [0, 0, 1, 1]]
 print(attention(_q, _k, _v))
 
 # %% nbgrader={"grade": true, "grade_id": "test_attention_worked_example", "points": 1.5}
-"""attention: the worked example (one query, two keys, d = 4)."""
+"""attention: o exemplo resolvido (uma consulta, duas chaves, d = 4)."""
 _got = attention(np.array([[2.0, 2, 0, 0]]), np.array([[1.0, 1, 0, 0], [0, 0, 1, 1]]),
                  np.array([[10.0, 0], [0, 10]]))
 _w = np.exp(2.0) / (np.exp(2.0) + 1)
@@ -325,7 +325,7 @@ np.testing.assert_allclose(_got, _w @ [[1.0], [2.0], [4.0]], rtol=1e-5, atol=1e-
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_attention_batch", "points": 1}
-"""attention: a batch with T_q != T_k and d_v != d, against keras.ops.dot_product_attention."""
+"""attention: um batch com T_q != T_k e d_v != d, comparado com keras.ops.dot_product_attention."""
 _rng = np.random.default_rng(1)
 _q, _k, _v = _rng.normal(size=(2, 3, 4)), _rng.normal(size=(2, 5, 4)), _rng.normal(size=(2, 5, 6))
 _expected = keras.ops.convert_to_numpy(
@@ -361,7 +361,7 @@ np.testing.assert_allclose(_got, [[2.0, 3.0]], rtol=1e-5, err_msg="float32, chav
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_attention_large_scores", "points": 1}
-"""attention: huge scores stay finite and pick the value of the best key."""
+"""attention: escores enormes continuam finitos e escolhem o valor da melhor chave."""
 _got = attention(np.array([[2000.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]),
                  np.array([[1.0, 2.0], [3.0, 4.0]]))
 assert np.all(np.isfinite(_got)), f"resultado não finito com escores grandes: {_got}"
@@ -425,7 +425,7 @@ def patchify(images, p):
 print(patchify(np.arange(16).reshape(1, 4, 4, 1), 2)[0])
 
 # %% nbgrader={"grade": true, "grade_id": "test_patchify_worked_example", "points": 1}
-"""patchify: the 4x4 example with p = 2 (tokens row by row, each patch row by row)."""
+"""patchify: o exemplo 4x4 com p = 2 (tokens linha a linha, cada patch linha a linha)."""
 _got = patchify(np.arange(16).reshape(1, 4, 4, 1), 2)
 assert np.shape(_got) == (1, 4, 4), f"forma esperada (1, 4, 4), obtida {np.shape(_got)}"
 np.testing.assert_array_equal(_got[0], [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]],
@@ -453,7 +453,7 @@ print("conv 4x4/4:", _conv.shape, "| patchify @ E:", _tokens.shape,
       "| maior diferença:", np.abs(_conv.reshape(1, -1, 96) - _tokens).max())
 
 # %% nbgrader={"grade": true, "grade_id": "test_patchify_is_conv", "points": 1}
-"""patchify: tokens times the flattened kernel equal a Conv2D with kernel = stride = p (non-square, batch 2)."""
+"""patchify: tokens vezes o kernel achatado igualam uma Conv2D com kernel = stride = p (entrada não quadrada, batch 2)."""
 _rng = np.random.default_rng(2)
 _x = _rng.normal(size=(2, 6, 9, 3))
 _kernel = _rng.normal(size=(3, 3, 3, 5))
@@ -484,7 +484,7 @@ for _shape, _p in [((1, 8, 4, 2), 4), ((3, 10, 15, 1), 5), ((2, 4, 4, 4), 1), ((
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_patchify_checks_divisibility", "points": 0.5}
-"""patchify: p that does not divide H or W is a ValueError."""
+"""patchify: p que não divide H ou W é um ValueError."""
 try:
     patchify(np.zeros((1, 6, 8, 3)), 4)
 except ValueError:
@@ -618,7 +618,7 @@ _w_dw = np.stack([[[1.0, 0], [0, -1]], [[1.0, 1], [1, 1]]], axis=-1)  # (2, 2, 2
 print(depthwise_conv2d(_x_dw, _w_dw)[0, :, :, 0], "\n", depthwise_conv2d(_x_dw, _w_dw)[0, :, :, 1])
 
 # %% nbgrader={"grade": true, "grade_id": "test_depthwise_conv2d_valid", "points": 1.5}
-"""depthwise_conv2d: the worked example, and "valid" against keras.layers.DepthwiseConv2D."""
+"""depthwise_conv2d: o exemplo resolvido, e "valid" comparado com keras.layers.DepthwiseConv2D."""
 _x = np.stack([np.arange(9).reshape(3, 3), np.ones((3, 3), dtype=int)], axis=-1)[None]  # integers
 _w = np.stack([[[1.0, 0], [0, -1]], [[1.0, 1], [1, 1]]], axis=-1)
 _got = depthwise_conv2d(_x, _w)
@@ -653,7 +653,7 @@ for _shape, _k in [((1, 7, 9, 4), (3, 5)), ((3, 5, 5, 1), (2, 2)), ((1, 4, 6, 2)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_depthwise_conv2d_same", "points": 1.5}
-"""depthwise_conv2d: "same" padding keeps H x W (ConvNeXt's 7x7); other paddings are a ValueError."""
+"""depthwise_conv2d: padding "same" mantém H x W (o 7x7 da ConvNeXt); outros paddings são um ValueError."""
 _rng = np.random.default_rng(4)
 _x, _w = _rng.normal(size=(1, 9, 8, 2)), _rng.normal(size=(7, 7, 2))
 _expected = tf.nn.depthwise_conv2d(_x, _w[..., None], [1, 1, 1, 1], "SAME").numpy()
@@ -715,7 +715,7 @@ def depthwise_params(kernel_size, channels, use_bias=True):
 print(depthwise_params(7, 96), "vs conv comum:", 7 * 7 * 96 * 96 + 96)
 
 # %% nbgrader={"grade": true, "grade_id": "test_depthwise_params", "points": 1}
-"""depthwise_params: 7x7 on 96 channels (4,800), pairs, no bias, against Keras."""
+"""depthwise_params: 7x7 em 96 canais (4.800), kernel como par, sem bias, comparado com o Keras."""
 assert depthwise_params(7, 96) == 4800, f"esperado 7*7*96 + 96 = 4800, obtido {depthwise_params(7, 96)}"
 assert depthwise_params((3, 5), 8, use_bias=False) == 120, (
     f"kernel (3, 5), 8 canais, sem bias: esperado 120, obtido {depthwise_params((3, 5), 8, use_bias=False)}")
@@ -860,7 +860,7 @@ plt.show()
 # (décimos de milésimo, máximo perto de ±2,7), mas não é a mesma função.
 
 # %% nbgrader={"grade": true, "grade_id": "test_gelu", "points": 2}
-"""gelu: GELU(1) = 0.8413, GELU(-1) = -0.1587, erf form within 1e-5 of keras.activations.gelu, int inputs."""
+"""gelu: GELU(1) = 0,8413, GELU(-1) = -0,1587, forma com erf a até 1e-5 de keras.activations.gelu, entradas inteiras."""
 _got = gelu(np.array([-1.0, 0.0, 1.0]))
 assert np.shape(_got) == (3,), f"forma esperada (3,), obtida {np.shape(_got)}"
 np.testing.assert_allclose(_got, [-0.158655, 0.0, 0.841345], atol=1e-5, err_msg="GELU(-1), GELU(0), GELU(1)")
@@ -937,7 +937,7 @@ def layer_norm(x, gamma, beta, eps=1e-6):
 print(layer_norm(np.array([1.0, 2.0, 3.0, 6.0]), np.ones(4), np.zeros(4)))
 
 # %% nbgrader={"grade": true, "grade_id": "test_layer_norm_values", "points": 1}
-"""layer_norm: the worked pixel, and a batch against keras.layers.LayerNormalization(epsilon=1e-6)."""
+"""layer_norm: o pixel do exemplo resolvido, e um batch comparado com keras.layers.LayerNormalization(epsilon=1e-6)."""
 _got = layer_norm(np.array([1.0, 2.0, 3.0, 6.0]), np.ones(4), np.zeros(4))
 np.testing.assert_allclose(_got, np.array([-2.0, -1.0, 0.0, 3.0]) / np.sqrt(3.5), rtol=1e-5,
                            err_msg="pixel (1, 2, 3, 6): média 3, variância 3.5")
@@ -969,7 +969,7 @@ for _shape in [(1, 3, 7, 8), (4, 16), (3, 2, 2, 1)]:
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_layer_norm_per_pixel_eps", "points": 1}
-"""layer_norm: each pixel alone (not the batch), epsilon inside the root, constant pixels give beta."""
+"""layer_norm: cada pixel sozinho (não o batch), epsilon dentro da raiz, pixels constantes dão beta."""
 _rng = np.random.default_rng(9)
 _x = _rng.normal(size=(3, 2, 2, 4))
 _g, _b = np.full(4, 2.0), np.arange(4.0)
@@ -1068,7 +1068,7 @@ _block = convnext_block(96)
 print("parâmetros:", _block.count_params(), "| pesos:", [tuple(w.shape) for w in _block.weights])
 
 # %% nbgrader={"grade": true, "grade_id": "test_convnext_block_shape_params", "points": 1}
-"""convnext_block: keeps (N, H, W, dim) on non-square inputs; 79,296 parameters for dim = 96."""
+"""convnext_block: mantém (N, H, W, dim) em entradas não quadradas; 79.296 parâmetros para dim = 96."""
 _m = convnext_block(96)
 assert _m.count_params() == 79296, f"dim = 96: esperado 79.296 parâmetros, obtido {_m.count_params()}"
 _y = _m(np.zeros((2, 9, 7, 96), dtype="float32"))
@@ -1087,7 +1087,7 @@ with forbid("cnnlib.models", "cnnlib.blocks", "keras.applications", "keras.src.a
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_convnext_block_matches_cnnlib", "points": 2}
-"""convnext_block: with copied random weights it computes what cnnlib.blocks.ConvNeXtBlock computes."""
+"""convnext_block: com pesos aleatórios copiados, calcula o mesmo que cnnlib.blocks.ConvNeXtBlock."""
 from cnnlib.blocks import ConvNeXtBlock
 
 
@@ -1129,7 +1129,7 @@ for _d, _shape, _seed in [(8, (1, 7, 12, 8), 12), (24, (3, 5, 5, 24), 13)]:
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_convnext_block_starts_near_identity", "points": 1}
-"""convnext_block: freshly built (layer scale 1e-6), output is almost the input."""
+"""convnext_block: recém-construído (layer scale 1e-6), a saída é quase a entrada."""
 keras.utils.set_random_seed(0)
 _m = convnext_block(16)
 _x = np.random.default_rng(14).normal(size=(2, 6, 6, 16)).astype("float32")

@@ -133,7 +133,7 @@ print(preprocess(np.array([250, 214, 38], dtype=np.uint8)))
 print(preprocess(np.array([0, 127, 255], dtype=np.uint8)))
 
 # %% nbgrader={"grade": true, "grade_id": "test_preprocess_values", "points": 1.5}
-"""preprocess: the lecture's pixel and the extremes 0, 127, 255 (uint8)."""
+"""preprocess: o pixel da aula e os extremos 0, 127, 255 (uint8)."""
 _got = preprocess(np.array([250, 214, 38], dtype=np.uint8))
 np.testing.assert_allclose(_got, [0.9609375, 0.6796875, -0.6953125], atol=1e-6,
                            err_msg="o pixel (250, 214, 38) deve virar ((250-127)/128, (214-127)/128, (38-127)/128)")
@@ -155,7 +155,7 @@ np.testing.assert_allclose(preprocess(_imgs), (_imgs - 127.0) / 128.0, atol=1e-5
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_preprocess_contract", "points": 1}
-"""preprocess: float32 output of the same shape, input left unmodified (uint8 and float)."""
+"""preprocess: saída float32 com a mesma forma, entrada não modificada (uint8 e float)."""
 _imgs = np.random.default_rng(71).integers(0, 256, size=(2, 5, 7, 3)).astype(np.uint8)
 _before = _imgs.copy()
 _got = preprocess(_imgs)
@@ -227,7 +227,7 @@ def top_k(logits, k=5):
 print(top_k(np.array([[2.0, 1.0, 0.1, 3.0]]), k=2))
 
 # %% nbgrader={"grade": true, "grade_id": "test_top_k_values", "points": 1.5}
-"""top_k: the worked example, and probabilities in decreasing order."""
+"""top_k: o exemplo resolvido, e probabilidades em ordem decrescente."""
 _idx, _p = top_k(np.array([[2.0, 1.0, 0.1, 3.0]]), k=2)
 np.testing.assert_array_equal(_idx, [[3, 0]], err_msg="top-2 dos logits (2, 1, 0.1, 3): classes 3 e 0")
 np.testing.assert_allclose(_p, [[0.6419, 0.2361]], atol=1e-3,
@@ -244,7 +244,7 @@ np.testing.assert_allclose(_p, [[1 / (1 + np.exp(-1.0)), 1 / (1 + np.exp(1.0)), 
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_top_k_batch", "points": 1}
-"""top_k: a batch of rows, each ranked by its own softmax (k = 3)."""
+"""top_k: um batch de linhas, cada uma ordenada pelo seu próprio softmax (k = 3)."""
 _z = np.array([[0.1, 2.0, -1.0, 0.7, 1.5, 3.0], [4.0, -2.0, 0.0, 1.0, 3.5, -0.5]])
 _idx, _p = top_k(_z, k=3)
 assert np.shape(_idx) == (2, 3) and np.shape(_p) == (2, 3), (
@@ -398,7 +398,7 @@ toy = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.B
 print(count_params(toy), count_params(toy, trainable=True), count_params(toy, trainable=False))
 
 # %% nbgrader={"grade": true, "grade_id": "test_count_params_total", "points": 1}
-"""count_params: every weight of the worked example (Dense + BatchNormalization), as an int."""
+"""count_params: todos os pesos do exemplo resolvido (Dense + BatchNormalization), como int."""
 _toy = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.BatchNormalization()])
 _got = count_params(_toy)
 assert isinstance(_got, (int, np.integer)) and not isinstance(_got, bool), f"esperado um inteiro, obtido {type(_got).__name__}"
@@ -416,7 +416,7 @@ assert count_params(_conv) == _expected, f"Conv2D + Dense: esperado {_expected},
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_count_params_trainable", "points": 1.5}
-"""count_params: trainable vs non-trainable, BN statistics and frozen layers."""
+"""count_params: treináveis vs não treináveis, estatísticas da BN e camadas congeladas."""
 _toy = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.BatchNormalization()])
 _got = (count_params(_toy, trainable=True), count_params(_toy, trainable=False))
 assert _got == (21, 6), f"(treináveis, não treináveis) esperado (21, 6) — média e variância móveis da BN não são treináveis —, obtido {_got}"
@@ -530,7 +530,7 @@ print("tensores treináveis:", freeze_until(toy_net, "block2a"))
 print([(layer.name, layer.trainable) for layer in toy_net.layers if layer.weights])
 
 # %% nbgrader={"grade": true, "grade_id": "test_freeze_until_blocks", "points": 1.5}
-"""freeze_until: blocks before block_name frozen, it and the later ones trainable (frozen model first)."""
+"""freeze_until: blocos antes de block_name congelados, ele e os seguintes treináveis (partindo do modelo congelado)."""
 def _toy():
     _inputs = keras.Input((16, 16, 3), name="image")
     _x = _inputs
@@ -576,7 +576,7 @@ assert _got == _expected, (f"EfficientNet-Lite0 a partir de block6c: esperados {
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_freeze_until_batchnorm", "points": 1.5}
-"""freeze_until: BatchNormalization stays frozen, the return value counts trainable tensors, bad names raise."""
+"""freeze_until: BatchNormalization continua congelada, o valor devolvido conta os tensores treináveis, nomes inválidos levantam erro."""
 def _toy():
     _inputs = keras.Input((16, 16, 3), name="image")
     _x = _inputs
@@ -718,7 +718,7 @@ toy_images = np.random.default_rng(0).normal(size=(5, 8, 6, 3)).astype(np.float3
 print(extract_features(toy_extractor(), toy_images, batch_size=2).shape)
 
 # %% nbgrader={"grade": true, "grade_id": "test_extract_features_values", "points": 1.5}
-"""extract_features: inference-mode features, averaged over the map, float32 (N, C)."""
+"""extract_features: características em modo de inferência, com média sobre o mapa, float32 (N, C)."""
 def _extractor(seed=0):
     keras.utils.set_random_seed(seed)
     _inputs = keras.Input((8, 6, 3))
@@ -749,7 +749,7 @@ for _n, _bs in [(1, 32), (7, 3), (6, 6), (4, 10)]:
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_extract_features_batches", "points": 1.5}
-"""extract_features: consecutive batches of at most batch_size images, the last one kept, inference mode."""
+"""extract_features: batches consecutivos de no máximo batch_size imagens, o último mantido, modo de inferência."""
 class _Spy:
     """Records the batch size and the training flag of every call of the wrapped model."""
 
@@ -840,7 +840,7 @@ head = build_head(1280, 10)
 print(head.output_shape, count_params(head))
 
 # %% nbgrader={"grade": true, "grade_id": "test_build_head_structure", "points": 1}
-"""build_head: output shape (N, K) and (F + 1) * K parameters."""
+"""build_head: forma da saída (N, K) e (F + 1) * K parâmetros."""
 _head = build_head(1280, 10)
 _got = _head(np.zeros((3, 1280), dtype=np.float32))
 assert tuple(np.shape(_got)) == (3, 10), f"forma esperada (3, 10), obtida {tuple(np.shape(_got))}"
@@ -855,7 +855,7 @@ assert tuple(np.shape(_head(np.zeros((1, 7))))) == (1, 3), "F=7, K=3, lote de 1:
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_build_head_values", "points": 2}
-"""build_head: softmax(x W + b) in inference mode; dropout only in training, before the Dense."""
+"""build_head: softmax(x W + b) em modo de inferência; dropout só no treino, antes da Dense."""
 _rng = np.random.default_rng(77)
 _head = build_head(6, 4, dropout=0.5)
 _w, _b = _rng.normal(size=(6, 4)).astype(np.float32), _rng.normal(size=(4,)).astype(np.float32)
@@ -948,7 +948,7 @@ def fine_tune_schedule(blocks, stages, blocks_per_stage=1, lr=1e-3, factor=10.0)
 print(fine_tune_schedule(["stem", "block1a", "block2a", "block3a", "top"], stages=2))
 
 # %% nbgrader={"grade": true, "grade_id": "test_fine_tune_schedule_stages", "points": 2}
-"""fine_tune_schedule: the worked example, blocks from the top down and lr / factor**s."""
+"""fine_tune_schedule: o exemplo resolvido, blocos do topo para baixo e lr / factor**s."""
 def _check(_got, _expected, _what):
     assert len(_got) == len(_expected), f"{_what}: esperadas {len(_expected)} etapas, obtidas {len(_got)}: {_got}"
     for _s, ((_b, _lr), (_eb, _elr)) in enumerate(zip(_got, _expected)):
@@ -969,7 +969,7 @@ _check(fine_tune_schedule(_blocks[:4], 2, blocks_per_stage=2, lr=1.0, factor=1.0
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_fine_tune_schedule_errors", "points": 1.5}
-"""fine_tune_schedule: too many stages for the blocks, or factor < 1, raise ValueError."""
+"""fine_tune_schedule: etapas demais para os blocos, ou factor < 1, levantam ValueError."""
 for _kwargs, _why in [(dict(blocks=["stem", "block1a", "top"], stages=4), "4 etapas com 3 blocos"),
                       (dict(blocks=["stem", "block1a", "top"], stages=1, factor=0.5), "factor < 1")]:
     try:

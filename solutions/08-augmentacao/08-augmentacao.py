@@ -135,7 +135,7 @@ def gaussian_kernel(size, sigma):
 print(gaussian_kernel(3, 1.0))
 
 # %% nbgrader={"grade": true, "grade_id": "test_gaussian_kernel", "points": 1}
-"""gaussian_kernel: the worked 3x3 example, normalized, and bad sizes rejected."""
+"""gaussian_kernel: o exemplo resolvido 3x3, normalizado, e tamanhos inválidos rejeitados."""
 _got = gaussian_kernel(3, 1.0)
 assert np.shape(_got) == (3, 3), f"forma esperada (3, 3), obtida {np.shape(_got)}"
 np.testing.assert_allclose(_got[1, 1], 0.2042, atol=1e-4, err_msg="centro do kernel 3x3, sigma 1")
@@ -201,7 +201,7 @@ print("exemplo da aula (centro):", blur(lecture_image, lecture_kernel)[1, 1])
 print("kernel normalizado (centro):", blur(lecture_image, lecture_kernel / lecture_kernel.sum())[1, 1])
 
 # %% nbgrader={"grade": true, "grade_id": "test_blur", "points": 1.5}
-"""blur: the lecture's example, same size, edge padding keeps a constant image constant."""
+"""blur: o exemplo da aula, mesmo tamanho; o padding "edge" mantém constante uma imagem constante."""
 _got = blur(lecture_image, lecture_kernel)
 assert np.shape(_got) == (3, 3), f"forma esperada (3, 3) (mesmo tamanho), obtida {np.shape(_got)}"
 np.testing.assert_allclose(_got[1, 1], 0.5, err_msg="exemplo da aula: o centro vale 0,5")
@@ -269,7 +269,7 @@ def hflip(images):
 print(hflip(np.array([[1, 2, 3], [4, 5, 6]])[:, :, None])[:, :, 0])
 
 # %% nbgrader={"grade": true, "grade_id": "test_hflip", "points": 1}
-"""hflip: reverses the columns of one image and of every image in a batch."""
+"""hflip: inverte as colunas de uma imagem e de cada imagem de um batch."""
 _x = np.array([[1, 2, 3], [4, 5, 6]])[:, :, None]
 np.testing.assert_array_equal(hflip(_x)[:, :, 0], [[3, 2, 1], [6, 5, 4]], err_msg="uma imagem (2, 3, 1)")
 _batch = np.arange(2 * 3 * 4 * 2).reshape(2, 3, 4, 2)
@@ -322,7 +322,7 @@ _pixel = np.array([250, 214, 38], dtype=np.uint8)
 print(adjust_brightness(_pixel, 30), adjust_brightness(_pixel, -50))
 
 # %% nbgrader={"grade": true, "grade_id": "test_adjust_brightness", "points": 1.5}
-"""adjust_brightness: saturates at 0 and 255 and keeps the dtype (uint8 and float)."""
+"""adjust_brightness: satura em 0 e 255 e mantém o dtype (uint8 e float)."""
 _pixel = np.array([250, 214, 38], dtype=np.uint8)
 _got = adjust_brightness(_pixel, 30)
 np.testing.assert_array_equal(_got, [255, 244, 68], err_msg="(250, 214, 38) + 30: satura em 255")
@@ -396,7 +396,7 @@ print(rgb_to_hsv(np.array([250, 214, 38]) / 255))
 print(rgb_to_hsv(np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0.5]])))
 
 # %% nbgrader={"grade": true, "grade_id": "test_rgb_to_hsv", "points": 2}
-"""rgb_to_hsv: the lecture's pixel, primary colours, gray and a hue that needs the mod 6."""
+"""rgb_to_hsv: o pixel da aula, cores primárias, cinza e um matiz que precisa do mod 6."""
 np.testing.assert_allclose(rgb_to_hsv(np.array([0.98, 0.84, 0.15])), [0.1386, 0.8469, 0.98], atol=1e-3,
                            err_msg="pixel da aula (0.98, 0.84, 0.15)")
 _got = rgb_to_hsv(np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0.5], [1.0, 0, 0.5]]))
@@ -445,7 +445,7 @@ def shift_hue(rgb, delta):
 print(shift_hue(np.array([1.0, 0.0, 0.0]), 1 / 3), shift_hue(np.array([1.0, 0.0, 0.0]), -0.1))
 
 # %% nbgrader={"grade": true, "grade_id": "test_shift_hue", "points": 1}
-"""shift_hue: red -> green, and hues wrap around the circle in both directions."""
+"""shift_hue: vermelho -> verde, e os matizes dão a volta no círculo nos dois sentidos."""
 np.testing.assert_allclose(shift_hue(np.array([1.0, 0, 0]), 1 / 3), [0, 1, 0], atol=1e-9,
                            err_msg="vermelho com delta 1/3 deve virar verde")
 _x = hsv_to_rgb(np.array([0.9, 1.0, 1.0]))
@@ -537,7 +537,7 @@ def crop_position(crop, width):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_random_crop_window", "points": 1}
-"""random_crop: the output is an (h, w) window of the image, never leaving it."""
+"""random_crop: a saída é uma janela (h, w) da imagem, sem nunca sair dela."""
 _img = np.arange(5 * 7).reshape(5, 7)
 _rng = np.random.default_rng(1)
 for _ in range(30):
@@ -555,7 +555,7 @@ for _k in range(30):
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_random_crop_positions", "points": 1}
-"""random_crop: every valid position is reached (including the last row and column); too big is an error."""
+"""random_crop: toda posição válida é alcançada (inclusive a última linha e a última coluna); grande demais é um erro."""
 _img = np.arange(5 * 4).reshape(5, 4)
 _rng = np.random.default_rng(2)
 _seen = {crop_position(random_crop(_img, (3, 3), _rng), 4) for _ in range(200)}
@@ -585,7 +585,7 @@ else:
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_random_crop_seeded", "points": 0.5}
-"""random_crop: draws only with the rng it receives (same seed, same crop)."""
+"""random_crop: sorteia só com o rng que recebe (mesma semente, mesmo recorte)."""
 _img = np.arange(9 * 9).reshape(9, 9)
 _a = [random_crop(_img, (4, 4), np.random.default_rng(7)) for _ in range(3)]
 np.random.seed(123)
@@ -655,7 +655,7 @@ def rotate(image, angle):
 print(rotate(np.arange(9).reshape(3, 3), 90))
 
 # %% nbgrader={"grade": true, "grade_id": "test_rotate_quarter_turns", "points": 1.5}
-"""rotate: 90 degrees is np.rot90 (counter-clockwise), 180 flips both axes."""
+"""rotate: 90 graus é np.rot90 (sentido anti-horário), 180 inverte os dois eixos."""
 _x = np.arange(9).reshape(3, 3)
 np.testing.assert_array_equal(rotate(_x, 90), np.rot90(_x), err_msg="3x3 girada de 90° (anti-horário)")
 _y = np.arange(4 * 6).reshape(4, 6)
@@ -673,7 +673,7 @@ np.testing.assert_array_equal(rotate(_y, 0), _y, err_msg="0° não muda nada")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_rotate_inverse_mapping", "points": 1.5}
-"""rotate: no holes inside the image, zeros where the source falls outside."""
+"""rotate: nenhum buraco dentro da imagem, zeros onde a origem cai fora dela."""
 _ones = np.ones((21, 21))
 _got = rotate(_ones, 30)
 _i, _j = np.meshgrid(np.arange(21) - 10, np.arange(21) - 10, indexing="ij")
@@ -794,7 +794,7 @@ _double = lambda x, rng: x * 2
 print(compose([_add1, _double], p=1.0, seed=0)(np.array(3)), compose([_add1, _double], p=0.0, seed=0)(np.array(3)))
 
 # %% nbgrader={"grade": true, "grade_id": "test_compose_order", "points": 1}
-"""compose: with p = 1 every op runs, in the order given."""
+"""compose: com p = 1 todas as ops rodam, na ordem dada."""
 _f = compose([lambda x, rng: x + 1, lambda x, rng: x * 2], p=1.0, seed=0)
 assert _f(np.array(3)) == 8, f"(3 + 1) * 2 = 8 esperado, obtido {_f(np.array(3))}"
 ### BEGIN HIDDEN TESTS
@@ -804,7 +804,7 @@ for _v in (2, 5):
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_compose_probability", "points": 1}
-"""compose: p = 0 changes nothing; each op runs with probability p."""
+"""compose: p = 0 não muda nada; cada op roda com probabilidade p."""
 _f = compose([lambda x, rng: x + 1, lambda x, rng: x * 2], p=0.0, seed=0)
 assert _f(np.array(3)) == 3, f"com p = 0 a imagem não muda: esperado 3, obtido {_f(np.array(3))}"
 _f = compose([lambda x, rng: x + 1], p=0.25, seed=1)
@@ -822,7 +822,7 @@ assert 0.30 <= _both <= 0.42, (
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_compose_new_draws", "points": 1}
-"""compose: one generator per pipeline: reproducible by seed, new draws on every call."""
+"""compose: um gerador por pipeline: reprodutível pela seed, sorteios novos a cada chamada."""
 _ops = [lambda x, rng: x + rng.integers(1, 1000)]
 _a, _b = compose(_ops, 0.5, seed=3), compose(_ops, 0.5, seed=3)
 _seq_a = [int(_a(np.array(0))) for _ in range(20)]
@@ -905,7 +905,7 @@ def make_transforms(ops, p, seed):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_make_transforms_eval", "points": 1}
-"""make_transforms: evaluation is conversion + normalization only, every time."""
+"""make_transforms: a avaliação é só conversão + normalização, todas as vezes."""
 _img = np.random.default_rng(12).integers(0, 256, size=(4, 5, 3), dtype=np.uint8)
 _flip = lambda x, rng: np.asarray(x)[:, ::-1]
 _train, _eval = make_transforms([_flip], p=1.0, seed=0)
@@ -919,7 +919,7 @@ for _ in range(5):
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_make_transforms_train", "points": 1}
-"""make_transforms: training augments (one pipeline across calls), then normalizes."""
+"""make_transforms: o treino aplica a augmentation (um só pipeline ao longo das chamadas), depois normaliza."""
 _flip = lambda x, rng: np.asarray(x)[:, ::-1]
 _train, _eval = make_transforms([_flip], p=1.0, seed=0)
 np.testing.assert_allclose(_train(_img), normalize(_img[:, ::-1]), err_msg="treino com p = 1: normalize(flip(imagem))")
@@ -971,7 +971,7 @@ def label_preserving_ops(task):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_label_preserving_ops", "points": 1.5}
-"""label_preserving_ops: the table, task by task."""
+"""label_preserving_ops: a tabela, tarefa por tarefa."""
 assert set(label_preserving_ops("digitos")) == {"rotate15", "brightness"}, (
     f"dígitos: esperado {{'rotate15', 'brightness'}}, obtido {label_preserving_ops('digitos')}")
 assert "vflip" not in set(label_preserving_ops("carros")), "carros não andam de cabeça para baixo: sem vflip"

@@ -94,7 +94,7 @@ def bce_with_logits(logits, targets):
 print(bce_with_logits(np.array([0.0, 0.0, 2.0, 100.0, -1000.0]), np.array([0, 1, 1, 0, 1])))
 
 # %% nbgrader={"grade": true, "grade_id": "test_bce_with_logits_values", "points": 1.5}
-"""bce_with_logits: the worked examples and -y log D - (1 - y) log(1 - D) on moderate logits."""
+"""bce_with_logits: os exemplos resolvidos e -y log D - (1 - y) log(1 - D) em logits moderados."""
 np.testing.assert_allclose(bce_with_logits(np.array([0.0, 0.0, 2.0]), np.array([0.0, 1.0, 1.0])),
                            [np.log(2), np.log(2), 0.126928], rtol=1e-5, err_msg="exemplos: l = 0 (y = 0 e 1), l = 2 (y = 1)")
 _l = np.array([[-3.0, -0.5, 0.7], [1.5, 4.0, -2.0]])
@@ -120,7 +120,7 @@ np.testing.assert_allclose(bce_with_logits(_l, 0.0), np.log1p(np.exp(_ll)), rtol
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_bce_with_logits_stable", "points": 1.5}
-"""bce_with_logits: finite and exact for logits of +-100 and +-1000."""
+"""bce_with_logits: finita e exata para logits de +-100 e +-1000."""
 with np.errstate(all="ignore"):
     _got = bce_with_logits(np.array([100.0, -100.0, 1000.0, -1000.0]), np.array([0.0, 1.0, 0.0, 1.0]))
 assert np.all(np.isfinite(_got)), f"perdas devem ser finitas para logits ±100 e ±1000, obtido {_got}"
@@ -166,7 +166,7 @@ def discriminator_loss(real_logits, fake_logits):
 print(discriminator_loss(np.zeros(4), np.zeros(4)), discriminator_loss(np.array([2.0, 3.0]), np.array([-1.0])))
 
 # %% nbgrader={"grade": true, "grade_id": "test_discriminator_loss", "points": 2.5}
-"""discriminator_loss: 2 log 2 at D = 0.5, the worked example, and batches of different sizes."""
+"""discriminator_loss: 2 log 2 em D = 0,5, o exemplo resolvido, e batches de tamanhos diferentes."""
 _got = discriminator_loss(np.zeros((4, 1)), np.zeros((4, 1)))
 np.testing.assert_allclose(_got, 2 * np.log(2), rtol=1e-9, err_msg="D = 0,5 em tudo: 2 log 2 = 1,3863")
 np.testing.assert_allclose(discriminator_loss(np.array([2.0, 3.0]), np.array([-1.0])), 0.4010, atol=1e-4,
@@ -231,7 +231,7 @@ def generator_loss(fake_logits, mode="non_saturating"):
 print(generator_loss(np.array([0.0, -2.0])), generator_loss(np.array([0.0, -2.0]), "minimax"))
 
 # %% nbgrader={"grade": true, "grade_id": "test_generator_loss_non_saturating", "points": 1.5}
-"""generator_loss: the non-saturating loss -log D(G(z)) (the default)."""
+"""generator_loss: a perda não saturante -log D(G(z)) (o padrão)."""
 np.testing.assert_allclose(generator_loss(np.array([0.0, -2.0])), 1.4100, atol=1e-4,
                            err_msg="não saturante em l = (0, -2): média de sp(-l)")
 ### BEGIN HIDDEN TESTS
@@ -246,7 +246,7 @@ np.testing.assert_allclose(_got, float(gan.generator_loss(_l, "non_saturating"))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_generator_loss_minimax", "points": 1}
-"""generator_loss: the minimax loss log(1 - D(G(z))), and unknown modes rejected."""
+"""generator_loss: a perda minimax log(1 - D(G(z))), e modos desconhecidos rejeitados."""
 np.testing.assert_allclose(generator_loss(np.array([0.0, -2.0]), "minimax"), -0.4100, atol=1e-4,
                            err_msg="minimax em l = (0, -2): -média de sp(l)")
 try:
@@ -297,7 +297,7 @@ def generator_grad(fake_logits, mode="non_saturating"):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_generator_grad", "points": 2}
-"""generator_grad: at l = -10 minimax saturates (~ -4.5e-5) and non-saturating is ~ -1."""
+"""generator_grad: em l = -10 a minimax satura (~ -4,5e-5) e a não saturante dá ~ -1."""
 np.testing.assert_allclose(generator_grad(np.array([-10.0, 0.0]), "minimax"), [-4.5398e-5, -0.5], rtol=1e-4,
                            err_msg="minimax: -sigmoid(l)")
 np.testing.assert_allclose(generator_grad(np.array([-10.0, 0.0]), "non_saturating"), [-0.99995, -0.5], rtol=1e-4,
@@ -351,7 +351,7 @@ def sample_latent(n, dim, seed):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_sample_latent", "points": 1.5}
-"""sample_latent: shape (n, dim), float32, N(0, 1), reproducible, global state untouched."""
+"""sample_latent: forma (n, dim), float32, N(0, 1), reprodutível, estado global intocado."""
 _z = sample_latent(3, 5, seed=0)
 assert np.shape(_z) == (3, 5), f"forma esperada (3, 5) (n linhas, dim colunas), obtida {np.shape(_z)}"
 assert np.asarray(_z).dtype == np.float32, f"tipo esperado float32, obtido {np.asarray(_z).dtype}"
@@ -402,7 +402,7 @@ def conditional_input(z, labels, num_classes):
 print(conditional_input(np.array([[0.5, -1.0]]), np.array([2]), 3))
 
 # %% nbgrader={"grade": true, "grade_id": "test_conditional_input", "points": 2.5}
-"""conditional_input: z then the one-hot row of each label; out-of-range labels rejected."""
+"""conditional_input: z seguido da linha one-hot de cada rótulo; rótulos fora do intervalo rejeitados."""
 _got = conditional_input(np.array([[0.5, -1.0]]), np.array([2]), 3)
 np.testing.assert_allclose(_got, [[0.5, -1.0, 0, 0, 1]], err_msg="z = (0.5, -1), y = 2, K = 3")
 _z = np.arange(6, dtype=np.float32).reshape(3, 2)
@@ -510,7 +510,7 @@ def max_trainable_diff(a, b):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_step_discriminator", "points": 2}
-"""train_step: the discriminator's weights and d_loss match cnnlib.gan.DCGAN after one step."""
+"""train_step: os pesos do discriminador e d_loss batem com cnnlib.gan.DCGAN após um passo."""
 _g, _d = tiny_gan(0)
 _real = np.random.default_rng(0).uniform(-1, 1, size=(5, 4, 6, 1)).astype("float32")
 _g_ref, _d_ref, _m, _zd, _zg = library_step(_g, _d, _real, seed=7)
@@ -530,7 +530,7 @@ assert max_weight_diff(_d3, _d_ref) < 1e-5, "lote de 1 imagem 3x5x2: pesos de D 
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_step_generator", "points": 2}
-"""train_step: the generator's weights and g_loss (non-saturating) match cnnlib.gan.DCGAN."""
+"""train_step: os pesos do gerador e g_loss (não saturante) batem com cnnlib.gan.DCGAN."""
 _g, _d = tiny_gan(0)
 _real = np.random.default_rng(0).uniform(-1, 1, size=(5, 4, 6, 1)).astype("float32")
 _g_ref, _d_ref, _m, _zd, _zg = library_step(_g, _d, _real, seed=7)
@@ -550,7 +550,7 @@ assert max_weight_diff(_g3, _g_ref) < 1e-5, "lote 3 imagens 2x2x3: pesos de G di
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_step_own_weights", "points": 2}
-"""train_step: each optimizer updates only its own player's weights."""
+"""train_step: cada otimizador atualiza só os pesos do seu próprio jogador."""
 _g, _d = tiny_gan(0)
 _real = np.random.default_rng(0).uniform(-1, 1, size=(5, 4, 6, 1)).astype("float32")
 _zd, _zg = np.random.default_rng(1).normal(size=(2, 5, 3)).astype("float32")
