@@ -52,7 +52,10 @@ demo: $(call venv_stamp,$(DEMO_EXTRAS))
 	@$(PREPARE) --no-weights --no-tfds
 	@$(BIN)/autograder demo
 
-RUFF_PATHS := cnnlib tests/test_data.py tests/test_tfds.py tests/test_startup.py
+# `make test` lints (ruff: pyflakes, pycodestyle, import order) every Python file of the
+# library, benchmarks, grader, hub and tests.
+RUFF_PATHS := cnnlib benchmarks $(wildcard tests/*.py autograder/*.py \
+	autograder/*/*.py course/*.py course/*/*.py)
 test: setup
 	@$(BIN)/ruff check $(RUFF_PATHS)
 	@$(BIN)/pytest

@@ -6,11 +6,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograder import notebook as nbtools
 from autograder import nbgrun
+from autograder import notebook as nbtools
 from autograder.errors import AutograderError
 from autograder.mutants import load_mutants, sample_mutants
 from autograder.paths import Paths
+
 
 def _print(*args):
     print(*args, flush=True)

@@ -1,4 +1,4 @@
-"""``autograder`` command line: build, check, grade, demo.
+"""``autograder`` command line: build, check, grade, merge, report, demo.
 
 Each subcommand is one function returning an exit code; ``main`` turns known errors
 (AutograderError) into a one-line message and exit code 1.
@@ -50,6 +50,9 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="merge shard files into the gradebook, grades.csv and feedback")
     p.add_argument("assignment")
     p.add_argument("shards", type=Path, nargs="+", metavar="SHARD_FILE")
+    p = sub.add_parser("report", help="class report (HTML) and LMS grade imports (Canvas, Moodle) from the "
+                                      "recorded grades, into <course>/reports/")
+    p.add_argument("assignment")
     sub.add_parser("demo", help="build everything and grade the bundled samples into the course root")
     for sp in sub.choices.values():  # also accepted after the subcommand
         sp.add_argument("--course-dir", default=argparse.SUPPRESS, help="nbgrader course root")
@@ -88,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
         from autograder.grade import merge_cli
 
         return merge_cli(args.assignment, args.shards, paths)
+    if args.command == "report":
+        from autograder.grades.report import report_cli
+
+        return report_cli(args.assignment, paths.course)
     from autograder.demo import demo
 
     return demo(paths, cell_timeout=args.cell_timeout, wall_timeout=args.timeout)

@@ -1,11 +1,13 @@
 """``autograder demo``: build every assignment, grade its bundled samples into the course
-root, print the grade table, write course/grades.csv and course/feedback/."""
+root, print the grade table, write course/grades.csv, course/feedback/ and the class
+reports course/reports/<a>.html (+ Canvas and Moodle CSVs)."""
 
 from __future__ import annotations
 
 from autograder.build import build_in
 from autograder.errors import AutograderError
 from autograder.grade import WALL_TIMEOUT, _print, format_table, grade_submissions, write_csv
+from autograder.grades.report import write_report
 from autograder.nbconfig import CELL_TIMEOUT
 from autograder.paths import Paths
 
@@ -42,6 +44,10 @@ def demo(paths: Paths, cell_timeout: int = CELL_TIMEOUT, wall_timeout: float = W
             out(f"{name}: autograde time per notebook (sandboxed worker): mean {sum(times) / len(times):.1f} s, "
                 f"max {max(times):.1f} s")
     out(f"wrote {paths.course / 'grades.csv'} and feedback under {paths.course / 'feedback'}")
+    for name in names:
+        write_report(paths.course, name)
+    out(f"class reports (open in a browser) and LMS imports: {paths.course / 'reports'}/<assignment>.html, "
+        "<assignment>-canvas.csv, <assignment>-moodle.csv")
     problems = sample_problems(results)
     for p in problems:
         out(f"DEMO FAILED: {p}")

@@ -39,7 +39,12 @@ Closing the routes around the patched names (every one restored on exit):
   rebound, and ``__enter__`` refuses to run when ``verify_intact()`` finds the module
   altered (``sys.modules`` entry, names, methods or code replaced).
 
-Everything is restored on exit, even when the block raises.
+Everything is restored on exit, even when the block raises; a module first imported
+inside the block (a lazy import while resolving a target, or an import in the tested
+code) that bound a guard at import time gets the original back. Whole frameworks
+(``"tensorflow"``, ``"keras"``) are refused as targets with a clear error: name their
+public modules or functions. The ``__wrapped__`` chain of a function in the scanned
+namespaces (a grader's result-coercing wrapper) is scanned and read as well.
 
 Swapping code raises the audit events ``code.__new__`` and ``object.__setattr__`` (with
 ``"__code__"``). A grader that flags those events in student code should call
@@ -274,6 +279,10 @@ TAMPER_NAMES: tuple[str, ...] = (
 )
 
 
+# Whole frameworks that cannot be a target (their internals would be patched too).
+_WHOLE_FRAMEWORKS = frozenset({"tensorflow", "keras", "tf_keras"})
+
+
 def _expand(targets: Iterable[str]) -> tuple[list[str], set[str], frozenset, bool]:
     """Validate target strings; return them plus what they bring along.
 
@@ -300,6 +309,13 @@ def _expand(targets: Iterable[str]) -> tuple[list[str], set[str], frozenset, boo
             raise ValueError(
                 "forbid() targets must be dotted Python names like 'scipy.signal' or "
                 f"'tensorflow.nn.conv2d'. Received: {target!r}"
+            )
+        if target in _WHOLE_FRAMEWORKS:
+            raise ValueError(
+                f"forbid() cannot take the whole {target!r} package: patching every callable "
+                "of TensorFlow/Keras breaks the framework itself. Name its public modules or "
+                "functions instead, e.g. 'tensorflow.nn', 'tensorflow.image', 'keras.ops', "
+                f"'keras.layers', 'tensorflow.nn.conv2d'. Received: {target!r}"
             )
         add(target)
         for aliases, others, group_ops in _GROUPS:
@@ -552,6 +568,7 @@ class forbid(metaclass=_SealedType):
         self._ops_hooked = False
         self._busy = False
         self._active = False
+        self._modules_before: set[str] = set()
 
     # -- patching helpers --------------------------------------------------------------
     def _guard_for(self, obj, name: str, deep: bool = False, follow_wrapped: bool = False):
@@ -688,7 +705,9 @@ class forbid(metaclass=_SealedType):
                 if guard is not None:
                     self._setitem(ns, key, guard)
                 elif isinstance(value, types.FunctionType) and value.__globals__ is ns:
-                    self._scan_function(value)
+                    for fn in _wrapped_chain(value):  # a grader's wrapper, then the answer
+                        if fn.__globals__ is ns:
+                            self._scan_function(fn)
                 elif isinstance(value, list):
                     for i, item in enumerate(value):
                         guard = self._replacement(item, None)
@@ -792,6 +811,7 @@ class forbid(metaclass=_SealedType):
                 + "; ".join(problems)
             )
         self._active = True
+        self._modules_before = set(sys.modules)
         try:
             for target in self._targets:
                 try:
@@ -855,7 +875,32 @@ class forbid(metaclass=_SealedType):
         self._setattr(builtins, "__import__", watched(real_import))
         self._setattr(importlib, "import_module", watched(real_import_module))
 
+    def _unbind_new_modules(self) -> None:
+        """Modules first imported inside the block (a lazy ``getattr`` while resolving a
+        target, or an import in the tested code) may have bound a guard at import time
+        (``from cnnlib.blocks import X``): give them the originals back, or the guard would
+        outlive the block."""
+        originals = {}
+        for key, guard in self._guards.items():
+            entry = self._forbidden.get(key)
+            if entry is not None:
+                originals[id(guard)] = entry[0]
+        if not originals:
+            return
+        for name in set(sys.modules) - self._modules_before:
+            module = sys.modules.get(name)
+            if not isinstance(module, types.ModuleType):
+                continue
+            namespace = vars(module)
+            for key, value in list(namespace.items()):
+                if id(value) in originals and _is_guard(value):
+                    namespace[key] = originals[id(value)]
+
     def _restore(self) -> None:
+        try:
+            self._unbind_new_modules()
+        except Exception:  # never keep the rest from being restored
+            pass
         while self._undo:
             undo = self._undo.pop()
             try:
@@ -933,7 +978,9 @@ def assert_not_calling(fn: Callable, names: str | Iterable[str]) -> None:
         )
     found: dict[str, str] = {}
     seen: set[int] = set()
-    stack = [target]
+    # Every function down the __wrapped__ chain is read: a wrapper (the grader's result
+    # coercion, a student's own functools.wraps) can neither hide the body nor stand in for it.
+    stack = _wrapped_chain(fn) or [target]
     while stack:
         f = stack.pop()
         if id(f) in seen:
@@ -945,7 +992,7 @@ def assert_not_calling(fn: Callable, names: str | Iterable[str]) -> None:
             bound = glb.get(name)
             own = isinstance(bound, types.FunctionType) and bound.__globals__ is glb
             if own:
-                stack.append(bound)
+                stack.extend(_wrapped_chain(bound))
             elif name in wanted:
                 found.setdefault(name, f.__name__)
         for name in attr_names & wanted:
@@ -956,6 +1003,18 @@ def assert_not_calling(fn: Callable, names: str | Iterable[str]) -> None:
             f"O código usa {listed}. Este exercício deve ser feito do zero, com NumPy "
             "básico; não use implementações prontas."
         )
+
+
+def _wrapped_chain(fn) -> list[types.FunctionType]:
+    """``fn`` and the Python functions down its ``__wrapped__`` chain (read from the
+    instance dict, so a ``__getattr__`` trick cannot fake it)."""
+    chain, seen = [], set()
+    while fn is not None and id(fn) not in seen:
+        seen.add(id(fn))
+        if isinstance(fn, types.FunctionType):
+            chain.append(fn)
+        fn = getattr(fn, "__dict__", {}).get("__wrapped__") if hasattr(fn, "__dict__") else None
+    return chain
 
 
 def _unwrap(fn):
@@ -983,7 +1042,7 @@ def assert_no_tampering(fn: Callable) -> None:
     # The same names written as strings (getattr(f, "__wrapped__")).
     target = _unwrap(fn)
     found = set()
-    stack, seen = [target.__code__], set()
+    stack, seen = [f.__code__ for f in _wrapped_chain(fn)] or [target.__code__], set()
     while stack:
         code = stack.pop()
         if id(code) in seen:

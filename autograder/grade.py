@@ -10,8 +10,10 @@ Stages over one record per student (:class:`Submission`):
                 (``autograder.run``), ``--jobs`` at a time;
 4. ``score``    points per grade cell, known mistakes, flags for manual review;
 5. ``record``   gradebook, autograded notebook, per-student record (resume, shards);
-6. ``feedback`` nbgrader's feedback pages for everyone graded, annotated; a page of its
-                own for what could not be graded.
+6. ``feedback`` an offline page per notebook at nbgrader's feedback path (failures first,
+                math as MathML, hidden tests removed); a page of its own for what could
+                not be graded. ``grade``/``merge`` then write the class report and the
+                LMS imports (``autograder.grades.report``).
 
 ``--shard i/n`` runs stages 1-4 on a deterministic slice of the students and writes a
 shard file instead of stage 5-6; ``autograder merge`` does 5-6 from shard files.
@@ -35,7 +37,7 @@ from autograder.build import make_release
 from autograder.errors import AutograderError
 from autograder.grades import store
 from autograder.grades.store import CSV_FIELDS, safe_id, write_csv  # noqa: F401 - public API
-from autograder.mutants import Mutant, match_mistakes
+from autograder.mutants import Mutant
 from autograder.nbconfig import CELL_TIMEOUT
 from autograder.paths import Paths
 
@@ -66,6 +68,9 @@ class NotebookResult:
     cells: dict[str, tuple[float, float]]
     reason: str = ""
     mistakes: list[Mutant] = dataclasses.field(default_factory=list)
+    # one dict per solution cell the student got wrong (autograder.diagnose): cell, mutant,
+    # title, hint, forbidden, failures [{test, message}]
+    diagnosis: list[dict] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     flags: list[str] = dataclasses.field(default_factory=list)
     folder: str = ""
@@ -105,6 +110,7 @@ class Assignment:
     mutants: list[Mutant]
     folder: Path
     key: str
+    mutants_file: Path | None = None  # its [[probe]] tables (autograder.diagnose)
 
     @property
     def notebooks(self) -> list[str]:
@@ -131,6 +137,7 @@ class Submission:
     prepared: dict = dataclasses.field(default_factory=dict)
     results: list[NotebookResult] = dataclasses.field(default_factory=list)
     autograded: dict[str, dict] = dataclasses.field(default_factory=dict)
+    stamps: dict[str, str] = dataclasses.field(default_factory=dict)  # nbgrader's timestamp.txt...
 
 
 # ------------------------------------------------------------------------- stage 1
@@ -142,7 +149,7 @@ def prepare_assignment(assignment: str, paths: Paths, prepared=None) -> Assignme
     sources[assignment] = source_nb
     key = hashlib.sha256((GRADER_VERSION + nbtools.dumps(source_nb)).encode()).hexdigest()
     return Assignment(assignment, course, sources, release_nb, extra, mutants,
-                      paths.master(assignment).parent, key)
+                      paths.master(assignment).parent, key, paths.mutants_file(assignment))
 
 
 # ------------------------------------------------------------------------- stage 2
@@ -150,7 +157,8 @@ def prepare_assignment(assignment: str, paths: Paths, prepared=None) -> Assignme
 def list_submissions(submissions: Path) -> list[str]:
     """Student folders of SUBMISSIONS_DIR (sorted), any names (mapped to safe ids)."""
     if not submissions.is_dir():
-        raise AutograderError(f"SUBMISSIONS_DIR must be a folder of <student>/<notebook>.ipynb. Received: {submissions}")
+        raise AutograderError("SUBMISSIONS_DIR must be a folder of <student>/<notebook>.ipynb. "
+                              f"Received: {submissions}")
     students = sorted(d.name for d in submissions.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not students:
         raise AutograderError(f"no student folders in {submissions}")
@@ -196,6 +204,7 @@ def intake(a: Assignment, submissions: Path, folder: str, copy_to_course: bool) 
         shutil.copytree(src, tmp, symlinks=True)
         shutil.rmtree(dest, ignore_errors=True)
         tmp.rename(dest)
+    sub.stamps, stamp_notes = store.read_stamps(src)
     renamed = _find_renamed(dest, a.notebooks)
     for nb in a.notebooks:
         path = dest / f"{nb}.ipynb"
@@ -205,7 +214,7 @@ def intake(a: Assignment, submissions: Path, folder: str, copy_to_course: bool) 
             notes.append(f"notebook enviado como {renamed.name!r}; corrigido como {nb}.ipynb")
         prep = cellmod.prepare(a.source_nbs[nb], a.release_of(nb), path)
         sub.prepared[nb] = prep
-        sub.notes[nb] = notes + prep.notes
+        sub.notes[nb] = notes + prep.notes + (stamp_notes if nb == a.notebooks[0] else [])
     return sub
 
 
@@ -251,10 +260,11 @@ def run_and_score(engine, a: Assignment, sub: Submission, cell_timeout: float, w
             found = scan.scan(answer)
             if found:
                 flags.append(f"{gid}: " + "; ".join(found))
+        flags += scan.scratch_flags(prep.cells)  # the from-scratch rule, on the answers' source
         run = engine.run(prep.cells, _student_files(sub.path, a), cell_timeout=cell_timeout,
                          wall_timeout=wall_timeout)
         scores, outcomes = _scores(prep.cells, run, points)
-        stub_lines = {l.strip() for c in a.release_of(nb).cells for l in c.source.split("\n")}
+        stub_lines = {line.strip() for c in a.release_of(nb).cells for line in c.source.split("\n")}
         dropped = [d for c in prep.cells if c["kind"] == "solution"
                    for d in definitions_only(c["source"])[1] if d[1] not in stub_lines]
         if dropped and sum(scores.values()) < max_score and not run.wall_timed_out:
@@ -275,10 +285,24 @@ def run_and_score(engine, a: Assignment, sub: Submission, cell_timeout: float, w
         score = sum(s for s, _ in cells.values())
         res = NotebookResult(sub.student, a.name, nb, score, max_score, "graded", cells, "; ".join(notes),
                              seconds=run.seconds, flags=flags, folder=sub.folder)
-        res.mistakes = match_mistakes(set(res.failed_cells), a.mutants if nb == a.name else [])
+        diagnose_stage(engine, a, nb, prep, run, res, _student_files(sub.path, a))
         sub.results.append(res)
         hidden = store.hidden_test_lines(a.source_nbs[nb])
         sub.autograded[nb] = store.autograded_notebook(a.source_nbs[nb], prep.answers, outcomes, prep.cells, hidden)
+
+
+def diagnose_stage(engine, a: Assignment, nb: str, prep, run, res: NotebookResult, files=()) -> None:
+    """Name the known mistakes by behaviour (``autograder.diagnose``); ``mistakes`` keeps
+    the named mutants. A failure here never costs the grade: the diagnosis is left empty."""
+    from autograder.diagnose import diagnose
+
+    try:
+        res.diagnosis = diagnose(engine, a, nb, prep, run, res.failed_cells, a.release_of(nb), files)
+    except Exception as exc:  # noqa: BLE001 - feedback only; the grade stands
+        res.diagnosis = []
+        _print(f"diagnosis of {res.student}/{nb} skipped: {type(exc).__name__}: {exc}")
+    by_name = {m.name: m for m in a.mutants}
+    res.mistakes = [by_name[d["mutant"]] for d in res.diagnosis if d.get("mutant") in by_name]
 
 
 def _label(cells, index):
@@ -302,7 +326,8 @@ def _scores(cells, run, points) -> tuple[dict[str, float], dict[int, object]]:
 def record(writer, a: Assignment, sub: Submission) -> None:
     """Gradebook + autograded notebooks + the student's record (main thread only)."""
     for res in sub.results:
-        writer.write(a.name, sub.student, res.notebook, {g: s for g, (s, _) in res.cells.items()}, res.review)
+        writer.write(a.name, sub.student, res.notebook, {g: s for g, (s, _) in res.cells.items()}, res.review,
+                     timestamp=sub.stamps.get("timestamp.txt"))
         folder = a.course / "autograded" / sub.student / a.name
         nb = sub.autograded.get(res.notebook)
         if nb is not None:
@@ -311,47 +336,31 @@ def record(writer, a: Assignment, sub: Submission) -> None:
             (folder / f"{res.notebook}.ipynb").unlink(missing_ok=True)
         # Until stage 6 rewrites it, an old page would contradict the new grade.
         (a.course / "feedback" / sub.student / a.name / f"{res.notebook}.html").unlink(missing_ok=True)
+    store.write_stamps(a.course, sub.student, a.name, sub.stamps)
     store.write_record(a.course / "autograded" / sub.student / a.name / store.RECORD_NAME,
                        {"key": sub.key, "student": sub.student, "folder": sub.folder,
                         "results": [r.to_json() for r in sub.results]})
 
 
 def write_feedback(a: Assignment, results: list[NotebookResult], out=_print) -> None:
-    from autograder import nbgrun
-    from autograder.feedback import write_failure_feedback
+    """Stage 6: one offline page per notebook (``autograder.feedback``: failures first,
+    tests by their description, math as MathML, hidden tests removed) at nbgrader's path
+    course/feedback/<student>/<a>/<nb>.html; a page of its own for what could not be graded."""
+    from autograder.feedback import grade_descriptions, write_failure_feedback, write_feedback_page
 
-    graded = sorted({r.student for r in results if r.status == "graded"})
-    if graded:
-        nbgrun.generate_feedback(a.course, a.name, graded)
+    descriptions = {nb: grade_descriptions(src) for nb, src in a.source_nbs.items()}
     for res in results:
         html = a.course / "feedback" / res.student / a.name / f"{res.notebook}.html"
+        autograded = a.course / "autograded" / res.student / a.name
         if res.status == "failed":
             write_failure_feedback(html, res.student, a.name, res.notebook, res.max_score, res.reason)
-        elif html.is_file() and (res.mistakes or res.reason or res.flags):
-            _annotate_feedback(html, res)
-
-
-def _annotate_feedback(html_path: Path, res: NotebookResult) -> None:
-    """Insert the known-mistake hints and repair notes at the top of nbgrader's feedback."""
-    import html
-    import re
-
-    parts = []
-    if res.reason:
-        parts.append(f"<p><strong>Observação:</strong> {html.escape(res.reason)}</p>")
-    for m in res.mistakes:
-        parts.append(
-            f"<p><strong>Erro conhecido ({html.escape(m.name)}):</strong> sua resposta se comporta como "
-            f"este erro comum. Dica: {html.escape(m.hint)}</p>"
-        )
-    if res.flags:
-        parts.append("<p><strong>Em revisão manual:</strong> a nota automática será conferida pela equipe.</p>")
-    box = ('<div class="autograder-notes" style="border:2px solid #c60;padding:0.5em;margin:1em">'
-           + "".join(parts) + "</div>")
-    text = html_path.read_text(encoding="utf-8")
-    marker = re.search(r"<body[^>]*>", text)
-    pos = marker.end() if marker else 0
-    store.atomic_write(html_path, text[:pos] + box + text[pos:])
+            continue
+        try:
+            nb = nbformat.read(autograded / f"{res.notebook}.ipynb", as_version=4)
+        except (OSError, ValueError) as exc:  # removed by hand since: say so, keep going
+            out(f"feedback of {res.student}/{res.notebook} not written: autograded notebook unreadable ({exc})")
+            continue
+        write_feedback_page(html, nb, res, descriptions.get(res.notebook, {}))
 
 
 # ------------------------------------------------------------------------- driver
@@ -441,7 +450,7 @@ def grade_submissions(assignment: str, submissions: Path, paths: Paths, *,
         path = shard_file or (a.course / "shards" / a.name / f"shard-{shard[0]}-of-{shard[1]}.json")
         store.atomic_write(Path(path), json.dumps({
             "assignment": a.name, "shard": list(shard), "key": a.key,
-            "students": [{"key": s.key, "student": s.student, "folder": s.folder,
+            "students": [{"key": s.key, "student": s.student, "folder": s.folder, "stamps": s.stamps,
                           "results": [r.to_json() for r in s.results],
                           "autograded": {nb: json.loads(nbformat.writes(v)) for nb, v in s.autograded.items()}}
                          for s in sorted(subs, key=lambda s: s.student)]}, ensure_ascii=False))
@@ -474,6 +483,7 @@ def merge(assignment: str, shard_files: list[Path], paths: Paths, feedback: bool
                 sub = Submission(s["student"], s["folder"], Path("."), key=s["key"])
                 sub.results = [NotebookResult.from_json(r, a.mutants) for r in s["results"]]
                 sub.autograded = {nb: nbformat.from_dict(v) for nb, v in s["autograded"].items()}
+                sub.stamps = {k: str(v) for k, v in s.get("stamps", {}).items() if k in store.STAMP_FILES}
                 record(writer, a, sub)
                 subs.append(sub)
                 results += sub.results
@@ -491,7 +501,10 @@ def format_table(results: list[NotebookResult]) -> str:
     header = ("student", "notebook", "score / max", "status", "known mistake / reason")
     rows = []
     for r in results:
-        note = "; ".join(f"{m.name}: {m.hint}" for m in r.mistakes) or r.reason.split("\n")[0]
+        named = [f"{m.name}: {m.hint}" for m in r.mistakes]
+        named += [f"chamada proibida: {d['forbidden']}" for d in getattr(r, "diagnosis", None) or []
+                  if d.get("forbidden")]
+        note = "; ".join(named) or r.reason.split("\n")[0]
         if r.flags:
             note = ("REVISÃO MANUAL: " + " | ".join(r.flags) + ("; " + note if note else ""))
         status = r.status + ("*" if r.flags else "")
@@ -533,7 +546,16 @@ def grade(assignment: str, submissions: Path, paths: Paths, cell_timeout: int = 
     write_csv(results, paths.course / "grades.csv")
     out(format_table(results))
     out(f"wrote {paths.course / 'grades.csv'} and feedback under {paths.course / 'feedback'}")
+    _write_report(paths, assignment, out)
     return 0
+
+
+def _write_report(paths: Paths, assignment: str, out=_print) -> None:
+    """The class report and LMS imports (course/reports/), from every record so far."""
+    from autograder.grades.report import write_report
+
+    written = write_report(paths.course, assignment)
+    out(f"class report: {written['html']} (LMS imports: {written['canvas'].name}, {written['moodle'].name})")
 
 
 def _recorded(course: Path, assignment: str) -> list[NotebookResult]:
@@ -549,4 +571,5 @@ def merge_cli(assignment: str, shard_files: list[Path], paths: Paths, out=_print
     results = merge(assignment, shard_files, paths, out=out)
     write_csv(results, paths.course / "grades.csv")
     out(format_table(results))
+    _write_report(paths, assignment, out)
     return 0

@@ -116,11 +116,11 @@ def region_lines(source: str, begin: str, end: str) -> list[str]:
 
 def without_markers(source: str) -> str:
     """The solution as a student would type it: marker lines removed."""
-    return "\n".join(l for l in source.split("\n") if SOLUTION_BEGIN not in l and SOLUTION_END not in l)
+    return "\n".join(line for line in source.split("\n") if SOLUTION_BEGIN not in line and SOLUTION_END not in line)
 
 
 def nontrivial(lines: list[str]) -> list[str]:
-    return [l.strip() for l in lines if l.strip() and not _TRIVIAL.match(l.strip())]
+    return [line.strip() for line in lines if line.strip() and not _TRIVIAL.match(line.strip())]
 
 
 def secret_lines(source_nb) -> dict[str, list[str]]:
@@ -149,10 +149,10 @@ def find_leaks(source_nb, release_nb) -> list[str]:
         for marker in MARKERS:
             if marker in cell.source:
                 problems.append(f"cell {i}: marker {marker!r} survived")
-    release_lines = {l.strip() for c in release_nb.cells for l in c.source.split("\n")}
+    release_lines = {line.strip() for c in release_nb.cells for line in c.source.split("\n")}
     for gid, lines in secret_lines(source_nb).items():
         cell = by_id.get(gid)
-        own = {l.strip() for l in cell.source.split("\n")} if cell is not None else set()
+        own = {line.strip() for line in cell.source.split("\n")} if cell is not None else set()
         for line in lines:
             if line in own:
                 problems.append(f"cell {gid!r}: secret line survived: {line!r}")

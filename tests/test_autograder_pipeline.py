@@ -85,7 +85,8 @@ def test_release_and_samples_equal_a_fresh_build(built, tmp_path):
 
 def test_samples_perfect_untouched_buggy(built):
     paths, _ = built
-    read = lambda s: (paths.samples / A / s / f"{A}.ipynb").read_text(encoding="utf-8")
+    def read(s):
+        return (paths.samples / A / s / f"{A}.ipynb").read_text(encoding="utf-8")
     assert read("untouched") == paths.release(A).read_text(encoding="utf-8")
     perfect, buggy = read("perfect"), read("buggy")
     buggy_cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source
@@ -123,7 +124,7 @@ def test_check_fails_with_table_when_mutant_is_wrongly_specified(tmp_path, capsy
     rc = main(["--root", str(tmp_path), "check", A, "--cell-timeout", "30"])
     out = capsys.readouterr().out
     assert rc == 1, f"expected exit 1, got {rc}\n{out}"
-    row = [l for l in out.splitlines() if l.startswith("padding-one-side")]
+    row = [line for line in out.splitlines() if line.startswith("padding-one-side")]
     assert len(row) == 1, out
     assert re.search(r"^padding-one-side\s+test_output_size_stride, test_output_size_valid\s+"
                      r"test_output_size_stride \(did not fail:\s+FAIL$", row[0]), row
@@ -201,13 +202,16 @@ def test_grade_reports_every_submission_with_reason(graded):
     assert "editadas e restauradas: test_relu_values" in res["cheater"].reason, res["cheater"].reason
     assert res["buggy"].reason == "notebook enviado como '00-fixture (1).ipynb'; corrigido como 00-fixture.ipynb", \
         res["buggy"].reason
-    assert sum(" graded " in l for l in lines) == 6, lines
+    assert sum(" graded " in line for line in lines) == 6, lines
 
 
 def test_grade_matches_known_mistakes(graded):
     _, res, _, _ = graded
     assert [m.name for m in res["buggy"].mistakes] == ["off-by-one-size", "forgets-bias"], res["buggy"].mistakes
-    assert res["cheater"].mistakes == [], "relu=x is not a known mistake, so nothing should match"
+    # matched by behaviour (issue 13): its output_size is the one-sided padding mutant; relu=x is no known mistake
+    assert [m.name for m in res["cheater"].mistakes] == ["padding-one-side"], res["cheater"].mistakes
+    assert [(d["cell"], d["mutant"]) for d in res["cheater"].diagnosis] == \
+        [("output_size", "padding-one-side"), ("relu", None)], res["cheater"].diagnosis
     table = format_table(list(res.values()))
     assert re.search(r"^buggy\s+00-fixture\s+1 / 5\s+graded\s+off-by-one-size: A fórmula", table, re.M), table
     assert re.search(r"^crash\s+00-fixture\s+4 / 5\s+graded\*\s+REVISÃO MANUAL: relu: uso de _exit", table, re.M), table

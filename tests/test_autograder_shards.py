@@ -20,8 +20,8 @@ import pytest
 from autograder import nbgrun
 from autograder.build import build_assignment
 from autograder.cli import main
-from autograder.grade import parse_shard, shard_slice
 from autograder.errors import AutograderError
+from autograder.grade import parse_shard, shard_slice
 from autograder.paths import Paths
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,13 @@ def root(tmp_path_factory):
         shutil.copyfile(paths.samples / A / sample / f"{A}.ipynb", subs / student / f"{A}.ipynb")
     (subs / "broken").mkdir()
     (subs / "broken" / f"{A}.ipynb").write_text("{ nope", encoding="utf-8")
+    # what nbgrader collect leaves in a collected submission
+    (subs / "Ana Lúcia" / "timestamp.txt").write_text(STAMP, encoding="utf-8")
+    (subs / "Ana Lúcia" / "submission_secret.txt").write_text("segredo-ana", encoding="utf-8")
     return root
+
+
+STAMP = "2026-11-30 09:15:42.123456 UTC"
 
 
 def _csv(path: Path) -> list[dict]:
@@ -87,6 +93,20 @@ def test_shards_plus_merge_equal_one_run(root, tmp_path):
         b = nbgrun.read_scores(merged, A, row["student"], A)
         assert a == b, (row["student"], a, b)
         assert (merged / "feedback" / row["student"] / A / f"{A}.html").is_file(), row["student"]
+    # nbgrader's timestamp goes through the shard file into the merged gradebook and folders
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import parse_utc
+
+    ana = next(r["student"] for r in rows_one if r["folder"] == "Ana Lúcia")
+    for course in (one, merged):
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            got = {s.student.id: s.timestamp for s in gb.find_assignment(A).submissions}
+        assert got[ana] == parse_utc(STAMP), f"{course.name}: esperado {STAMP}, obtido {got[ana]}"
+        assert all(t is None for s, t in got.items() if s != ana), f"{course.name}: timestamp inventado: {got}"
+        for stage in ("autograded", "feedback"):
+            folder = course / stage / ana / A
+            assert (folder / "timestamp.txt").read_text() == STAMP, folder
+            assert (folder / "submission_secret.txt").read_text() == "segredo-ana", folder
     with pytest.raises(SystemExit):
         main(["--course-dir", str(merged), "--root", str(root), "merge", A])  # no shard file: usage error
 

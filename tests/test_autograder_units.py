@@ -87,7 +87,7 @@ def test_find_leaks_reports_surviving_solution_and_hidden_lines(source_nb):
     leaky = nbtools.with_cells(clean, {"relu": "def relu(x):\n    return np.maximum(np.asarray(x, dtype=float), 0.0)"})
     leaks = nbtools.find_leaks(source_nb, leaky)
     assert leaks == ["cell 'relu': secret line survived: 'return np.maximum(np.asarray(x, dtype=float), 0.0)'"], leaks
-    elsewhere = nbtools.with_cells(clean, {"test_relu_values": 'assert conv_params(5, 16, 32) == 12832, "segredo_oculto_12832"'})
+    elsewhere = nbtools.with_cells(clean, {"test_relu_values": 'assert conv_params(5, 16, 32) == 12832, "segredo_oculto_12832"'})  # noqa: E501
     leaks = nbtools.find_leaks(source_nb, elsewhere)
     assert len(leaks) == 1 and "appears elsewhere" in leaks[0] and "12832" in leaks[0], leaks
     marker = nbtools.with_cells(clean, {"relu": "### BEGIN SOLUTION"})
@@ -120,7 +120,7 @@ code = "def relu(x):\\n    return x"
 
 
 @pytest.mark.parametrize("text, message", [
-    (GOOD.replace('cell = "relu"', 'cell = "nope"'), r"'cell' must be the grade_id of a solution cell .* Received: 'nope'"),
+    (GOOD.replace('cell = "relu"', 'cell = "nope"'), r"'cell' must be the grade_id of a solution cell .* Received: 'nope'"),  # noqa: E501
     (GOOD.replace('"test_relu_values"', '"test_typo"'), r"'fails' names unknown grade cells \['test_typo'\]"),
     (GOOD + GOOD, "mutant names must be unique. Received duplicate: 'm1'"),
     (GOOD.replace('hint = "dica"\n', ""), "missing required field 'hint'"),

@@ -636,8 +636,8 @@ def test_static_tamper_check():
 
 TF_BYPASSES = {
     "raw_ops-generic-Conv": "tf.raw_ops.Conv(input=x4, filter=k4, strides=[1, 1, 1, 1], padding='VALID')",
-    "raw_ops-built-name": "getattr(tf.raw_ops, 'Con' + 'v2D')(input=x4, filter=k4, strides=[1, 1, 1, 1], padding='VALID')",
-    "gen_nn_ops": "__import__('tensorflow.python.ops.gen_nn_ops', fromlist=['x']).conv2d(x4, k4, [1, 1, 1, 1], 'VALID')",
+    "raw_ops-built-name": "getattr(tf.raw_ops, 'Con' + 'v2D')(input=x4, filter=k4, strides=[1, 1, 1, 1], padding='VALID')",  # noqa: E501
+    "gen_nn_ops": "__import__('tensorflow.python.ops.gen_nn_ops', fromlist=['x']).conv2d(x4, k4, [1, 1, 1, 1], 'VALID')",  # noqa: E501
     "saved-wrapped": "SAVED[0](x4, k4, 1, 'VALID')",
     "tf.function": "tf.function(lambda a, b: tf.nn.convolution(a, b))(x4, k4)",
 }
@@ -735,3 +735,36 @@ def test_checker_audit_events_are_told_apart_from_student_ones():
             f"expected the student's __code__ write flagged, got {_AUDIT['flagged']}")
     finally:
         _AUDIT["armed"] = False
+
+
+@pytest.mark.parametrize("target", ["tensorflow", "keras", "tf_keras"])
+def test_whole_framework_is_refused_with_a_clear_error(target):
+    with pytest.raises(ValueError) as info:
+        forbid(target)
+    text = str(info.value)
+    assert f"whole {target!r} package" in text and "tensorflow.nn" in text and repr(target) in text, text
+
+
+def test_no_guard_outlives_a_block_that_imported_a_module():
+    """cnnlib.models imported inside the block (lazily, while resolving the target) binds
+    ``from cnnlib.blocks import ...`` at import time: after the block it must hold the
+    originals, not guards."""
+    import subprocess
+
+    code = (
+        "import sys, types\n"
+        "from autograder.forbid import forbid\n"
+        "import cnnlib\n"
+        "assert 'cnnlib.models' not in sys.modules and 'cnnlib.blocks' not in sys.modules\n"
+        "with forbid('cnnlib.blocks', 'cnnlib.models'):\n"
+        "    pass\n"
+        "left = [f'{k}.{n}' for k, m in list(sys.modules.items()) if k.startswith('cnnlib')\n"
+        "        and isinstance(m, types.ModuleType) for n, v in vars(m).items()\n"
+        "        if type(v) is types.FunctionType and '__forbidden__' in v.__dict__]\n"
+        "import cnnlib.blocks; c = sys.modules['cnnlib.models.convnext']\n"
+        "assert c.ConvNeXtBlock is cnnlib.blocks.ConvNeXtBlock\n"
+        "print('LEFT', left)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "LEFT []" in run.stdout, f"esperado nenhum guarda após o bloco, obtido: {run.stdout[-2000:]}"

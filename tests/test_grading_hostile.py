@@ -58,7 +58,8 @@ def _cases(perfect, release, course: Path, subs: Path, port: int) -> dict[str, o
         "Maria da Silva Ñúñez": perfect,  # an LMS export folder name
         "untouched": release,
         # reads the hidden tests, the solutions, another student's notebook; prints them
-        "reads-secrets": _set(perfect, relu=RELU.replace("    return", f"""    for p in [{str(course / 'source' / A / (A + '.ipynb'))!r},
+        "reads-secrets": _set(perfect, relu=RELU.replace("    return", f"""    for p in [
+              {str(course / 'source' / A / (A + '.ipynb'))!r},
               {str(FIXTURE / 'solutions' / A / (A + '.py'))!r}, {str(victim / (A + '.ipynb'))!r},
               {str(course / 'gradebook.db')!r}, '/root/.bash_history']:
         try:
@@ -82,6 +83,15 @@ def _cases(perfect, release, course: Path, subs: Path, port: int) -> dict[str, o
         "always-equal": _set(perfect, output_size="class Any:\n    def __eq__(self, other):\n        return True\n"
                                                   "def output_size(w_in, k, p, s):\n    return Any()\n",
                              conv_params="def conv_params(k, c_in, filters):\n    return Any()\n"),
+        # a wrong relu returning an ndarray subclass that fakes equality and NumPy's functions
+        "fake-ndarray": _set(perfect, relu="class Fake(np.ndarray):\n    def __eq__(self, other):\n"
+                                           "        return np.ones(np.shape(other), dtype=bool)\n"
+                                           "    def __array_function__(self, func, types, args, kwargs):\n"
+                                           "        return True\n"
+                                           "def relu(x):\n    return np.zeros(np.shape(x)).view(Fake)\n"),
+        # unittest.mock's ANY (equal to everything) returned by a library-looking route
+        "mock-any": _set(perfect, conv_params="def conv_params(k, c_in, filters):\n"
+                                              "    from unittest.mock import ANY\n    return ANY\n"),
         # a wrong relu that patches NumPy's comparison from inside the function
         "numpy-patch": _set(perfect, relu="import numpy.testing._private.utils as _u\n"
                                           "def relu(x):\n    _u.assert_array_compare = lambda *a, **k: None\n"
@@ -140,6 +150,7 @@ def _cases(perfect, release, course: Path, subs: Path, port: int) -> dict[str, o
     return cases
 
 
+STAMP = "2026-11-30 09:15:42.123456 UTC"
 EXPECTED = {  # student -> (score, review flag expected, text expected in reason/flags)
     "perfect": (5, False, ""),
     "Maria da Silva Ñúñez": (5, False, ""),
@@ -147,14 +158,16 @@ EXPECTED = {  # student -> (score, review flag expected, text expected in reason
     "reads-secrets": (5, True, "open"),
     "vandal": (5, True, "open"),
     "transformer": (0, True, "get_ipython"),
-    "always-equal": (5, True, "__eq__"),
+    "always-equal": (1, True, "__eq__"),
+    "fake-ndarray": (4, True, "Fake (__eq__, __array_function__)"),
+    "mock-any": (3, True, ""),  # importing unittest.mock in the answer is flagged by the audit hook
     "numpy-patch": (5, True, "assert_array_compare"),
     "background": (5, True, "subprocess"),
     "memory-hog": (4, False, ""),
     "network": (5, True, "socket"),
     "kernel-death": (4, True, "terminou no meio da célula"),
     "ignores-ctrl-c": (3, False, "não parou ao ser interrompida"),
-    "huge-print": (5, False, ""),
+    "huge-print": (5, False, "timestamp.txt inválido"),
     "needs-top-level": (5, True, "nível superior"),
     "duplicated-renamed": (5, False, "aparece 2 vezes"),
     "pasted-fresh": (5, False, "sem metadados"),
@@ -201,6 +214,9 @@ def hostile(tmp_path_factory):
     (subs / "symlinker").mkdir()  # the notebook a link to another student's; a link to /dev/zero
     (subs / "symlinker" / f"{A}.ipynb").symlink_to(subs / "perfect" / f"{A}.ipynb")
     (subs / "symlinker" / "dados.bin").symlink_to("/dev/zero")
+    (subs / "perfect" / "timestamp.txt").write_text(STAMP, encoding="utf-8")  # as nbgrader collect leaves it
+    (subs / "perfect" / "submission_secret.txt").write_text("segredo-perfect", encoding="utf-8")
+    (subs / "huge-print" / "timestamp.txt").write_text("ontem à tarde", encoding="utf-8")  # unparsable
     before = {str(p): p.read_bytes() for p in subs.rglob("*") if p.is_file()}
     lines = []
     results = grade_submissions(A, subs, paths, cell_timeout=4, wall_timeout=120, jobs=2,
@@ -306,5 +322,31 @@ def test_resume_skips_unchanged_and_regrades_changed(hostile, tmp_path):
                               out=lines.append)
     got = {r.folder: r.score for r in again}
     assert got == {"perfect": 5, "untouched": 1}, got
-    assert any("perfect: unchanged since last run" in l for l in lines), lines
-    assert not any("untouched: unchanged" in l for l in lines), lines
+    assert any("perfect: unchanged since last run" in line for line in lines), lines
+    assert not any("untouched: unchanged" in line for line in lines), lines
+
+
+def test_coerced_results_fail_with_a_clear_message(hostile):
+    paths, res, _, _, _, _ = hostile
+    text = (paths.course / "autograded" / res["always-equal"].student / A / f"{A}.ipynb").read_text()
+    assert "sua função devolveu um objeto do tipo Any" in text, text[-2000:]
+    text = (paths.course / "autograded" / res["mock-any"].student / A / f"{A}.ipynb").read_text()
+    assert "sua função devolveu um objeto do tipo _ANY" in text, text[-2000:]
+
+
+def test_nbgrader_timestamps_recorded_and_copied_never_invented(hostile):
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import parse_utc
+
+    paths, res, _, _, _, _ = hostile
+    with Gradebook(f"sqlite:///{paths.course / 'gradebook.db'}") as gb:
+        got = {s.student.id: s.timestamp for s in gb.find_assignment(A).submissions}
+    perfect = res["perfect"].student
+    assert got[perfect] == parse_utc(STAMP), f"esperado {STAMP}, obtido {got[perfect]}"
+    assert all(t is None for s, t in got.items() if s != perfect), f"timestamp inventado: {got}"
+    for stage in ("autograded", "feedback"):
+        folder = paths.course / stage / perfect / A
+        assert (folder / "timestamp.txt").read_text() == STAMP, folder
+        assert (folder / "submission_secret.txt").read_text() == "segredo-perfect", folder
+        other = paths.course / stage / res["huge-print"].student / A
+        assert not (other / "timestamp.txt").exists(), f"{other}: timestamp inválido copiado"

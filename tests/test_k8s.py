@@ -16,9 +16,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "course" / "k8s"
 sys.path.insert(0, str(K8S))
+import kubernetes_validate as kv  # noqa: E402
 import manifests  # noqa: E402
 
-import kubernetes_validate as kv  # noqa: E402
 KUBE = "1.33.0"
 
 

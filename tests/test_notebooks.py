@@ -5,7 +5,6 @@ hidden test, and its points add up to a round total."""
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import nbformat

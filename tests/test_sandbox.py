@@ -174,3 +174,123 @@ def test_keep_paths_bring_back_a_checkout_that_sits_under_a_hidden_folder(tmp_pa
     kept = sandbox.keep_paths(repo, [".venv", "cnnlib", "autograder", "pyproject.toml", "absent"])
     assert {repo / ".venv", repo / "cnnlib", repo / "autograder"} <= set(kept), kept
     assert repo / "pyproject.toml" not in kept and repo / "absent" not in kept, kept
+
+
+# --------------------------------------------------------------------------- coercion
+
+def _harness(cells, modules=("np",)):
+    """Run cells (kind, grade_id, source) through the harness in this process; done events."""
+    import io
+    import json
+
+    from autograder.run import harness
+
+    out = io.BytesIO()
+    harness.run({"cells": [{"kind": k, "grade_id": g, "source": s} for k, g, s in cells],
+                 "modules": list(modules)}, out)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    return {e["index"]: e for e in events if e["event"] == "done"}
+
+
+COERCE_ANSWER = '''class Any:
+    def __eq__(self, other):
+        return True
+class FakeArray(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(other), dtype=bool)
+    def __array_function__(self, func, types, args, kwargs):
+        return True
+class SneakyInt(int):
+    def __eq__(self, other):
+        return True
+class Layer:
+    def __init__(self):
+        self.w = 2
+    def __call__(self, x):
+        return Any()
+    def forward(self, x):
+        return np.asarray(x) * self.w
+def always_equal(x):
+    return Any()
+def fake_array(x):
+    return np.zeros(3).view(FakeArray)
+def sneaky(x):
+    return SneakyInt(7)
+def honest(x):
+    return np.asarray(x) * 2, [1, 2.0], {"k": 3}
+def nested(x):
+    return (1, [Any()])
+def make_layer():
+    return Layer()
+def mock_any():
+    from unittest.mock import ANY
+    return ANY
+def compose(*fns):
+    def composed(x):
+        for f in fns:
+            x = f(x)
+        return x
+    return composed
+def make_pipeline():
+    return compose(np.abs, np.sqrt)
+def make_liar():
+    def liar(x):
+        return Any()
+    return liar
+'''
+
+
+def test_results_of_the_answer_are_coerced_before_the_tests_compare_them():
+    tests = {
+        "always-equal": "assert always_equal(1) == 254",
+        "fake-array": "r = fake_array(1)\nassert type(r) is np.ndarray, type(r)\n"
+                      "np.testing.assert_array_equal(r, [0.0, 0.0, 0.0])\n"
+                      "np.testing.assert_allclose(r, [1.0, 2.0, 3.0])",
+        "sneaky-int": "r = sneaky(1)\nassert type(r) is int and r == 7, (type(r), r)\nassert sneaky(1) == 254",
+        "honest": "a, b, c = honest([1, 2])\nassert type(a) is np.ndarray and b == [1, 2.0] and c == {'k': 3}\n"
+                  "import inspect\nassert list(inspect.signature(honest).parameters) == ['x']",
+        "nested": "assert nested(1) == (1, [5])",
+        "layer-call": "layer = make_layer()\nassert type(layer).__name__ == 'Layer'\n"
+                      "np.testing.assert_array_equal(layer.forward([1, 2]), [2, 4])\nassert layer(1) == 3",
+        "mock-any": "assert mock_any() == 3",
+        "closure": "f = compose(np.abs, np.sqrt)\nassert f.__name__ == 'composed'\n"
+                   "np.testing.assert_allclose(f(np.array([-4.0, 9.0])), [2.0, 3.0])",
+        "closure-liar": "assert make_liar()(1) == 3",
+        "closure-in-answer": "np.testing.assert_allclose(make_pipeline()(np.array([-4.0])), [2.0])",
+    }
+    cells = [("locked", None, "import numpy as np"), ("solution", "answer", COERCE_ANSWER)]
+    cells += [("grade", name, source) for name, source in tests.items()]
+    done = _harness(cells)
+    got = {cells[i][1]: (e["ok"], (e["error"] or {}).get("ename"), (e["error"] or {}).get("evalue", "")[:80])
+           for i, e in done.items() if cells[i][0] == "grade"}
+    expected_ok = {"honest": True, "always-equal": False, "fake-array": False, "sneaky-int": False,
+                   "nested": False, "layer-call": False, "mock-any": False, "closure": True, "closure-liar": False,
+                   "closure-in-answer": True}
+    assert {k: v[0] for k, v in got.items()} == expected_ok, f"esperado {expected_ok}, obtido {got}"
+    for name in ("always-equal", "nested", "layer-call", "mock-any", "closure-liar"):
+        assert got[name][1] == "TypeError" and "sua função devolveu um objeto do tipo" in got[name][2], got[name]
+    # the fake array was compared as plain data: equal to zeros, different from 1..3
+    assert got["fake-array"][1] == "AssertionError", got["fake-array"]
+    assert got["sneaky-int"][1] == "AssertionError", got["sneaky-int"]
+    assert "Any (__eq__)" in " ".join(done[1]["flags"]), done[1]["flags"]
+    flagged = {cells[i][1]: e["flags"] for i, e in done.items() if cells[i][0] == "grade" and e["flags"]}
+    assert flagged == {}, f"a conversão não deve marcar as células de teste para revisão: {flagged}"
+
+
+def test_coercion_leaves_plain_values_and_library_objects_untouched():
+    from autograder.run.coerce import Coercer
+
+    coerce = Coercer()
+    values = [3, 2.5, True, None, "s", np.float32(1.5), np.int64(2), np.arange(4), (1, 2.0),
+              [np.zeros(2), 1], {"a": 1}, np.array([1, 2], dtype=object)]
+    for value in values:
+        assert coerce(value) is value, f"esperado o mesmo objeto para {value!r}, obtido outro"
+    import fractions
+    from unittest import mock
+
+    assert not coerce.suspect(np.ndarray), "ndarray exato não deve ser convertido"
+    assert coerce.suspect(np.ma.MaskedArray), "subclasse de ndarray deve ser convertida"
+    assert not coerce.suspect(fractions.Fraction), "tipo de biblioteca confiável não deve ser convertido"
+    assert coerce.suspect(type(mock.ANY)), "mock.ANY (igual a tudo, de fora das bibliotecas) deve ser convertido"
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    assert type(coerce(masked)) is np.ndarray, f"esperado ndarray, obtido {type(coerce(masked))}"

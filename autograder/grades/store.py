@@ -74,6 +74,49 @@ def folder_hash(folder: Path, *extra: str) -> str:
 
 # ---------------------------------------------------------------------------- gradebook
 
+# nbgrader's files in a collected submission (written by ``nbgrader collect``): the
+# submission time and the secret ``release_feedback`` hashes the feedback's name with.
+STAMP_FILES = ("timestamp.txt", "submission_secret.txt")
+MAX_STAMP_BYTES = 1024
+
+
+def read_stamps(folder: Path) -> tuple[dict[str, str], list[str]]:
+    """nbgrader's stamp files of a submission folder: (file name -> text, notes).
+
+    Only regular files (never a link) of at most ``MAX_STAMP_BYTES``; a ``timestamp.txt``
+    that nbgrader cannot parse is left out with a note. A folder without them gives
+    ``{}``: nothing is invented.
+    """
+    from nbgrader.utils import parse_utc
+
+    stamps, notes = {}, []
+    for name in STAMP_FILES:
+        path = folder / name
+        if path.is_symlink() or not path.is_file():
+            continue
+        data = path.read_bytes()[: MAX_STAMP_BYTES + 1]
+        text = data.decode("utf-8", "replace").strip()
+        if len(data) > MAX_STAMP_BYTES or not text:
+            notes.append(f"{name} vazio ou grande demais; ignorado")
+            continue
+        if name == "timestamp.txt":
+            try:
+                parse_utc(text)
+            except (ValueError, OverflowError, TypeError):
+                notes.append(f"timestamp.txt inválido ({text[:40]!r}); ignorado")
+                continue
+        stamps[name] = text
+    return stamps, notes
+
+
+def write_stamps(course: Path, student: str, assignment: str, stamps: dict[str, str]) -> None:
+    """Copy the stamps to autograded/ and feedback/ (``nbgrader autograde`` does; the hub's
+    ``release_feedback`` reads both from feedback/<student>/<assignment>/)."""
+    for stage in ("autograded", "feedback"):
+        for name, text in stamps.items():
+            atomic_write(course / stage / student / assignment / name, text)
+
+
 class GradebookWriter:
     """The one writer of gradebook.db during a run (the main thread of the grader)."""
 
@@ -86,13 +129,24 @@ class GradebookWriter:
         self.gb = Gradebook(db_url(course))
 
     def write(self, assignment: str, student: str, notebook: str, scores: dict[str, float],
-              review: bool) -> None:
+              review: bool, timestamp: str | None = None) -> None:
         """Set the auto scores of one notebook (missing cells: 0); ``review`` marks every
-        grade of the notebook as needing a manual grade (nbgrader's formgrader lists it)."""
+        grade of the notebook as needing a manual grade (nbgrader's formgrader lists it).
+
+        ``timestamp``: the text of nbgrader's ``timestamp.txt`` of the submission, recorded
+        as the submission's timestamp like ``nbgrader autograde`` does (the formgrader
+        counts a submission as autograded only when the two are equal); None leaves the
+        gradebook's timestamp as it is.
+        """
+        from nbgrader.utils import parse_utc
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # nbgrader trips SQLAlchemy 2's cascade warning
             self.gb.update_or_create_student(student)
-            self.gb.update_or_create_submission(assignment, student)
+            if timestamp:
+                self.gb.update_or_create_submission(assignment, student, timestamp=parse_utc(timestamp))
+            else:
+                self.gb.update_or_create_submission(assignment, student)
             sub = self.gb.find_submission_notebook(notebook, assignment, student)
             for grade in sub.grades:
                 grade.auto_score = float(scores.get(grade.name, 0.0))

@@ -14,6 +14,11 @@ escapes (ctypes, subprocess, sockets, frame/gc introspection, code swapping), an
 classes the student defined with custom comparison methods are reported. Each finding
 is a *flag*: the grader marks the submission for manual review.
 
+Before the tests compare anything, the callables an answer cell defines are wrapped so
+that what they return is coerced to plain data (``autograder.run.coerce``): an object
+that always compares equal, or an ``ndarray`` subclass faking its comparisons, is
+converted (or refused with a TypeError) instead of being trusted by the test.
+
 Protocol: the job (a dict) comes from the grader; results go as JSON lines to ``out``
 (a binary file object): ``{"event": "cell", "index": i}`` before a cell and
 ``{"event": "done", "index": i, "ok": bool, "error": {...}|None, "output": str,
@@ -23,14 +28,14 @@ Protocol: the job (a dict) comes from the grader; results go as JSON lines to ``
 from __future__ import annotations
 
 import ast
-
-from autograder.run.parse import parse
 import builtins
 import io
 import json
 import sys
 import traceback
 import types
+
+from autograder.run.parse import parse
 
 MAX_CELL_OUTPUT = 20_000  # characters of stdout/stderr kept per cell
 MAX_TOTAL_OUTPUT = 200_000
@@ -273,7 +278,7 @@ def _error(exc: BaseException, filename_prefix: str) -> dict:
     tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
     # Keep the frames of the notebook cells and student code, not the harness's own.
     tb = [line for line in tb if "autograder/run/harness.py" not in line]
-    return {"ename": type(exc).__name__, "evalue": str(exc)[:2000], "traceback": [l[:2000] for l in tb[-30:]]}
+    return {"ename": type(exc).__name__, "evalue": str(exc)[:2000], "traceback": [line[:2000] for line in tb[-30:]]}
 
 
 # --------------------------------------------------------------------------- run
@@ -298,6 +303,12 @@ def run(job: dict, out) -> None:
     main.__dict__.update(ns)
     ns = main.__dict__
     sys.modules["__main__"] = main
+    try:
+        from autograder.run import coerce as coerce_mod
+
+        coercer = coerce_mod.Coercer()
+    except ImportError:  # pragma: no cover - NumPy is a dependency of every course notebook
+        coerce_mod = coercer = None
     integrity = Integrity()
     audit = AuditFlags()
     sys.addaudithook(audit)
@@ -317,6 +328,7 @@ def run(job: dict, out) -> None:
             source, dropped = definitions_only(source, modules)
         emit({"event": "cell", "index": index})
         classes_before = {id(v) for v in ns.values() if isinstance(v, type)}
+        bound_before = {k: id(v) for k, v in ns.items()}
         buffer = CappedText(min(MAX_CELL_OUTPUT, max(MAX_TOTAL_OUTPUT - total, 0)))
         old_out, old_err = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = buffer
@@ -331,6 +343,14 @@ def run(job: dict, out) -> None:
         finally:
             audit.armed = False
             sys.stdout, sys.stderr = old_out, old_err
+        if coercer is not None:
+            try:  # results of the answer's callables are coerced before any test compares them
+                if kind == "solution":
+                    coerce_mod.wrap_new(ns, bound_before, coercer)
+                else:
+                    coerce_mod.note_instructor_classes(ns, bound_before, coercer)
+            except Exception as exc:  # noqa: BLE001 - never lose a grade to the wrapping itself
+                flags.append(f"não foi possível proteger os resultados da resposta: {type(exc).__name__}")
         if kind == "locked":
             integrity.take()  # the instructor's own changes are the new baseline
         else:

@@ -76,3 +76,14 @@ def scan(source: str) -> list[str]:
             if names & {"AssertionError", "BaseException", "ForbiddenCallError"}:
                 add("captura AssertionError/BaseException")
     return found
+
+
+def scratch_flags(cells: list[dict]) -> list[str]:
+    """The from-scratch rule re-checked on the source of the answers the tests run under
+    ``forbid`` (see ``autograder.run.scratch_rule``); never raises."""
+    from autograder.run import scratch_rule
+
+    try:
+        return scratch_rule.review(cells)
+    except Exception as exc:  # noqa: BLE001 - a review aid must never stop grading
+        return [f"regra do zero: revisão estática falhou ({type(exc).__name__}: {exc})"[:300]]

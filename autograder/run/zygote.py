@@ -81,6 +81,7 @@ def main() -> int:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a missing optional module is the notebook's error
             failed.append(name)
+    import autograder.run.coerce  # noqa: F401
     import autograder.run.harness  # noqa: F401 - warm
     import autograder.run.sandbox  # noqa: F401
 

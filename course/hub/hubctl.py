@@ -356,8 +356,10 @@ def grade(settings: dict, assignment: str, jobs: int | None = None) -> int:
                "grade", assignment, tmp]
         if jobs:
             cmd += ["--jobs", str(jobs)]
+        # The grader records nbgrader's timestamp.txt of each collected submission in the
+        # gradebook and copies it and submission_secret.txt to autograded/ and feedback/
+        # (as nbgrader autograde does), so the formgrader and release_feedback work.
         rc = subprocess.run(cmd, cwd=REPO).returncode
-    _record_timestamps(root, c["id"], assignment, submitted)
     instructors = grp.getgrnam(c["instructors_group"]).gr_gid
     for dirpath, dirnames, filenames in os.walk(root):
         for n in dirnames + filenames:
@@ -371,37 +373,6 @@ def grade(settings: dict, assignment: str, jobs: int | None = None) -> int:
                     mode |= 0o005 if p.is_dir() else 0o004
                 os.chmod(p, mode)
     return rc
-
-
-def _record_timestamps(root: Path, course_id: str, assignment: str, submitted: list[Path]) -> None:
-    """Copy nbgrader's submission timestamps (timestamp.txt) into the gradebook, and it and
-    the submission secret into the autograded/ and feedback/ folders.
-
-    The formgrader counts a submission as autograded only when the gradebook's timestamp
-    equals the one in submitted/<student>/<A>/timestamp.txt (nbgrader autograde records
-    it); the project's grader leaves it empty, so the formgrader would list everyone as
-    ungraded without this."""
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.utils import parse_utc
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id) as gb:
-        for p in submitted:
-            ts_file = p / "timestamp.txt"
-            if not ts_file.exists():
-                continue
-            # nbgrader's release_feedback reads feedback/<student>/<A>/timestamp.txt and
-            # submission_secret.txt (written by collect; nbgrader autograde copies them).
-            for stage in ("autograded", "feedback"):
-                dest = root / stage / p.parent.name / assignment
-                for name in ("timestamp.txt", "submission_secret.txt"):
-                    if dest.is_dir() and (p / name).exists() and not (dest / name).exists():
-                        shutil.copy2(p / name, dest / name)
-            try:
-                gb.find_submission(assignment, p.parent.name)
-            except MissingEntry:
-                continue
-            gb.update_or_create_submission(assignment, p.parent.name,
-                                           timestamp=parse_utc(ts_file.read_text().strip()))
 
 
 def nbgitpuller_link(settings: dict, assignment: str) -> str:

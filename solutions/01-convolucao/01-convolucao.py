@@ -251,20 +251,26 @@ assert conv_output_size(256, 3, 1, 1) == 256, f"com P=1 esperado 256, obtido {co
 assert isinstance(conv_output_size(256, 3), (int, np.integer)), (
     f"esperado um inteiro (int), obtido {conv_output_size(256, 3)!r} do tipo {type(conv_output_size(256, 3)).__name__}")
 ### BEGIN HIDDEN TESTS
-for _args, _want in [((28, 5, 2, 1), 28), ((32, 1, 0, 1), 32), ((10, 4, 0, 1), 7), ((5, 5, 0, 1), 1)]:
-    _got = conv_output_size(*_args)
-    assert _got == _want, f"conv_output_size{_args}: esperado {_want}, obtido {_got}"
+from autograder.forbid import forbid as _forbid
+# from scratch: the library formula (cnnlib.reference / cnnlib.geometry) is forbidden
+with _forbid("cnnlib.reference", "cnnlib.geometry.output_size"):
+    for _args, _want in [((28, 5, 2, 1), 28), ((32, 1, 0, 1), 32), ((10, 4, 0, 1), 7), ((5, 5, 0, 1), 1)]:
+        _got = conv_output_size(*_args)
+        assert _got == _want, f"conv_output_size{_args}: esperado {_want}, obtido {_got}"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_output_size_stride", "points": 1}
 """Stride > 1: divisão inteira, arredondando para baixo."""
 assert conv_output_size(7, 3, 0, 2) == 3, f"esperado 3, obtido {conv_output_size(7, 3, 0, 2)}"
 ### BEGIN HIDDEN TESTS
-for _args, _want in [((227, 11, 0, 4), 55), ((224, 7, 3, 2), 112), ((8, 3, 0, 2), 3),
-                     ((6, 2, 0, 2), 3), ((10, 3, 1, 3), 4)]:
-    _got = conv_output_size(*_args)
-    assert _got == _want, f"conv_output_size{_args}: esperado {_want}, obtido {_got}"
-    assert isinstance(_got, (int, np.integer)), f"esperado um inteiro, obtido {_got!r}"
+from autograder.forbid import forbid as _forbid
+# from scratch: the library formula (cnnlib.reference / cnnlib.geometry) is forbidden
+with _forbid("cnnlib.reference", "cnnlib.geometry.output_size"):
+    for _args, _want in [((227, 11, 0, 4), 55), ((224, 7, 3, 2), 112), ((8, 3, 0, 2), 3),
+                         ((6, 2, 0, 2), 3), ((10, 3, 1, 3), 4)]:
+        _got = conv_output_size(*_args)
+        assert _got == _want, f"conv_output_size{_args}: esperado {_want}, obtido {_got}"
+        assert isinstance(_got, (int, np.integer)), f"esperado um inteiro, obtido {_got!r}"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_output_size_dilation", "points": 1}
@@ -272,9 +278,12 @@ for _args, _want in [((227, 11, 0, 4), 55), ((224, 7, 3, 2), 112), ((8, 3, 0, 2)
 got = conv_output_size(7, 3, 0, 1, 2)
 assert got == 3, f"3x3 com D=2 cobre 5x5: esperado 3, obtido {got}"
 ### BEGIN HIDDEN TESTS
-for _args, _want in [((10, 3, 2, 1, 2), 10), ((33, 5, 0, 2, 3), 11), ((9, 2, 0, 1, 4), 5)]:
-    _got = conv_output_size(*_args)
-    assert _got == _want, f"conv_output_size{_args}: esperado {_want}, obtido {_got}"
+from autograder.forbid import forbid as _forbid
+# from scratch: the library formula (cnnlib.reference / cnnlib.geometry) is forbidden
+with _forbid("cnnlib.reference", "cnnlib.geometry.output_size"):
+    for _args, _want in [((10, 3, 2, 1, 2), 10), ((33, 5, 0, 2, 3), 11), ((9, 2, 0, 1, 4), 5)]:
+        _got = conv_output_size(*_args)
+        assert _got == _want, f"conv_output_size{_args}: esperado {_want}, obtido {_got}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -323,7 +332,7 @@ assert np.asarray(got8).dtype == np.uint8, f"o dtype deve ser mantido: esperado 
 from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
 
 _img = np.arange(6, dtype=np.int64).reshape(2, 3)
-with _forbid(*_BANNED, "cnnlib.layers", "numpy.pad"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers", "numpy.pad"):
     _p2 = pad2d(_img, 2)
     _p0 = pad2d(_img, 0)
 assert np.array_equal(_p2, np.pad(_img, 2)), f"2x3 com p=2: esperado\n{np.pad(_img, 2)}\nobtido\n{_p2}"
@@ -341,7 +350,7 @@ assert np.shape(got) == (4, 2), f"p=(1, 0) em 2x2: esperado (4, 2), obtido {np.s
 from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
 
 _rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-with _forbid(*_BANNED, "cnnlib.layers", "numpy.pad"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers", "numpy.pad"):
     _pr = pad2d(_rgb, (1, 2))
     _pg = pad2d(_rgb[..., 0].astype(float), (2, 1))
 _want_rgb = np.pad(_rgb, ((1, 1), (2, 2), (0, 0)))
@@ -456,7 +465,7 @@ for _dt in (np.float64, np.float32, np.int64, np.uint8):
     _xi = (np.arange(20) % 7).reshape(4, 5).astype(_dt)
     _ki = np.array([[1, 2], [0, 1]], dtype=_dt)
     _xc, _kc = _xi.copy(), _ki.copy()
-    with _forbid(*_BANNED, "cnnlib.layers"):
+    with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
         _gi = cross_correlation2d(_xi, _ki, padding=1, stride=2)
     assert np.array_equal(_xi, _xc) and np.array_equal(_ki, _kc), f"entrada {np.dtype(_dt).name} modificada"
     assert np.asarray(_gi).dtype == np.float64, f"entrada {np.dtype(_dt).name}: esperado float64, obtido {np.asarray(_gi).dtype}"
@@ -464,7 +473,7 @@ for _dt in (np.float64, np.float32, np.int64, np.uint8):
     assert np.allclose(_gi, _wi), f"entrada {np.dtype(_dt).name}, P=1, S=2: esperado\n{_wi}\nobtido\n{_gi}"
 _xa = np.array([[1.0, 2, 0, -1], [3, 1, 4, 1], [5, 9, 2, 6]])
 _ka = np.array([[1.0, -2], [0, 3]])
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _ga = cross_correlation2d(_xa, _ka)
 _wa = _sps.correlate2d(_xa, _ka, mode="valid")
 assert np.allclose(_ga, _wa), f"3x4 com kernel assimétrico: esperado\n{_wa}\nobtido\n{_ga}"
@@ -486,7 +495,7 @@ _xr = _r.normal(size=(6, 9))
 _kr = _r.normal(size=(2, 4))
 _img8 = _r.integers(0, 256, size=(6, 7)).astype(np.uint8)
 _lap = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _gr = cross_correlation2d(_xr, _kr)
     _g8 = cross_correlation2d(_img8, _lap)
 _wr = _sps.correlate2d(_xr, _kr, mode="valid")
@@ -511,7 +520,7 @@ _r = np.random.default_rng(12)
 _xp = _r.normal(size=(5, 8))
 _kp = _r.normal(size=(3, 2))
 _ks = _r.normal(size=(5, 3))
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _g2 = cross_correlation2d(_xp, _kp, padding=2)
     _gs = cross_correlation2d(_xp, _ks, padding="same")
     _gv = cross_correlation2d(_xp, _kp, padding="valid")
@@ -536,7 +545,7 @@ from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
 _r = np.random.default_rng(13)
 _xs = _r.normal(size=(7, 10))
 _kt = _r.normal(size=(2, 3))
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _g3 = cross_correlation2d(_xs, _kt, stride=3)
     _g2p = cross_correlation2d(_xs, _kt, padding=1, stride=2)
 _w3 = _sps.correlate2d(_xs, _kt, mode="valid")[::3, ::3]
@@ -567,7 +576,7 @@ _r = np.random.default_rng(14)
 _xd = _r.normal(size=(9, 8))
 _kd = _r.normal(size=(3, 3))
 _ke = _r.normal(size=(2, 3))
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _gd = cross_correlation2d(_xd, _kd, dilation=2)
     _gm = cross_correlation2d(_xd, _ke, padding=1, stride=2, dilation=3)
 _wd = _sps.correlate2d(_xd, _dilate(_kd, 2), mode="valid")
@@ -575,7 +584,7 @@ assert np.allclose(_gd, _wd), f"9x8, 3x3 com D=2: esperado\n{_wd}\nobtido\n{_gd}
 _wm = _sps.correlate2d(np.pad(_xd, 1), _dilate(_ke, 3), mode="valid")[::2, ::2]
 assert np.allclose(_gm, _wm), f"kernel 2x3, P=1, S=2, D=3: esperado\n{_wm}\nobtido\n{_gm}"
 _k35 = _r.normal(size=(3, 5))
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _gsd = cross_correlation2d(_xd, _k35, padding="same", dilation=2)
     _gsd2 = cross_correlation2d(_xd, _kd, padding="same", stride=2, dilation=3)
 _wsd = _sps.correlate2d(np.pad(_xd, ((2, 2), (4, 4))), _dilate(_k35, 2), mode="valid")
@@ -670,7 +679,7 @@ from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
 _r = np.random.default_rng(15)
 _im = _r.normal(size=(7, 9))
 _bank = {"sy": np.array([[-1.0, -2, -1], [0, 0, 0], [1, 2, 1]]), "mb": np.eye(5)[::-1] / 5, "c": _r.normal(size=(3, 5))}
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _out = apply_kernel_bank(_im, _bank)
 assert list(_out) == ["sy", "mb", "c"], f"ordem das chaves: esperado ['sy', 'mb', 'c'], obtido {list(_out)}"
 for _name, _k in _bank.items():
@@ -693,7 +702,7 @@ from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
 _r = np.random.default_rng(16)
 _photo = _r.integers(0, 256, size=(6, 8)).astype(np.uint8)
 _sx = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _o8 = apply_kernel_bank(_photo, {"sx": _sx})["sx"]
 _want8 = _sps.correlate2d(np.pad(_photo.astype(float), 1), _sx, mode="valid")
 assert np.allclose(_o8, _want8), f"Sobel x em uint8: esperado\n{_want8}\nobtido\n{_o8}"
@@ -825,7 +834,7 @@ assert np.shape(got) == (6, 6, 10), f"esperado formato (6, 6, 10), obtido {np.sh
 ### BEGIN HIDDEN TESTS
 from autograder.forbid import forbid as _forbid, DEFAULT_CONV_TARGETS as _BANNED
 
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _sh = np.shape(conv_layer_forward(np.ones((9, 7, 2)), np.ones((3, 2, 2, 5)), np.zeros(5), stride=2, padding=1))
 assert _sh == (5, 4, 5), f"(9,7,2), kernel 3x2, 5 filtros, S=2, P=1: esperado (5, 4, 5), obtido {_sh}"
 ### END HIDDEN TESTS
@@ -847,7 +856,7 @@ _r = np.random.default_rng(17)
 _xv = _r.normal(size=(7, 6, 3))
 _kv = _r.normal(size=(3, 2, 3, 4))
 _bv = _r.normal(size=4)
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _gv = conv_layer_forward(_xv, _kv, _bv, stride=2, padding=1)
 _wv = np.stack([
     sum(_sps.correlate2d(np.pad(_xv[:, :, _c], 1), _kv[:, :, _c, _n], mode="valid") for _c in range(3))[::2, ::2] + _bv[_n]
@@ -874,7 +883,7 @@ _r = np.random.default_rng(18)
 _xb = _r.normal(size=(5, 4, 2))
 _kb = _r.normal(size=(3, 3, 2, 2))
 _xbc, _kbc = _xb.copy(), _kb.copy()
-with _forbid(*_BANNED, "cnnlib.layers"):
+with _forbid(*_BANNED, "cnnlib.geometry.output_size", "cnnlib.layers"):
     _with_b = conv_layer_forward(_xb, _kb, np.array([5.0, -5.0]))
     _no_b = conv_layer_forward(_xb, _kb, np.zeros(2))
     _gi8 = conv_layer_forward(np.arange(24, dtype=np.int32).reshape(4, 3, 2), np.full((2, 2, 2, 1), 0.5), np.array([0.25]))
