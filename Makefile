@@ -71,7 +71,8 @@ benchmark: setup
 
 clean:
 	rm -rf $(STAMPS) build course/source course/release course/submitted \
-	       course/autograded course/feedback course/gradebook.db course/grades.csv
+	       course/autograded course/feedback course/gradebook.db course/grades.csv \
+	       course/reports course/.diagnose course/shards
 
 # The course hub (course/hub/, README "Hub admins"): configurable-http-proxy from npm and
 # Debian's chromium (its browser test), installed by the set-up; start/stop on 127.0.0.1
