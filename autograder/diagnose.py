@@ -446,11 +446,12 @@ def references(engine, a, probes, probes_text: str, cache_dir: Path | None, cell
             ref = {"solution": {**ref["solution"], **part["solution"]},
                    "mutants": {**ref["mutants"], **part["mutants"]},
                    "cells": sorted(set(ref["cells"]) | set(missing))}
-            if path is not None:
-                from autograder.grades.store import atomic_write
+        # Also on a per-process memo hit: every course root keeps its own cache file.
+        if path is not None and (missing or not path.is_file()):
+            from autograder.grades.store import atomic_write
 
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(path, json.dumps(ref))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps(ref))
         _MEMO[key] = ref
         return ref
 
