@@ -6,7 +6,6 @@ notebook costs seconds)."""
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import html
@@ -136,12 +135,7 @@ def test_check_fails_with_table_when_mutant_is_wrongly_specified(tmp_path, capsy
 # --- grade -------------------------------------------------------------------------
 
 def _set(nb, **sources):
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in sources:
-            cell.source = sources[gid]
-    return nb
+    return nbtools.with_cells(nb, sources)
 
 
 def _digest(folder: Path) -> dict[str, str]:

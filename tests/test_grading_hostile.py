@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from autograder import nbgrun
+from autograder import notebook as nbtools
 from autograder.build import build_assignment
 from autograder.grade import grade_submissions, write_csv
 from autograder.paths import Paths
@@ -42,12 +43,7 @@ MARK = "agmark" + hashlib.sha1(str(os.getpid()).encode()).hexdigest()[:8]
 
 
 def _set(nb, **sources):
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in sources:
-            cell.source = sources[gid]
-    return nb
+    return nbtools.with_cells(nb, sources)
 
 
 def _cases(perfect, release, course: Path, subs: Path, port: int) -> dict[str, object]:

@@ -8,7 +8,6 @@ with seven students is shared with tests/test_feedback_page.py (``graded_course`
 
 from __future__ import annotations
 
-import copy
 import csv
 import html
 import re
@@ -18,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import notebook as nbtools
 from autograder.build import build_assignment
 from autograder.cli import main
 from autograder.grade import grade
@@ -40,12 +40,7 @@ _CACHE: dict = {}
 
 
 def _set(nb, **sources):
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in sources:
-            cell.source = sources[gid]
-    return nb
+    return nbtools.with_cells(nb, sources)
 
 
 def graded_course(tmp_path_factory):
